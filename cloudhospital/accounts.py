@@ -1,0 +1,57 @@
+"""Logging in and out. Registration of a patient lives with patients in consult.records."""
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, JsonResponse
+from rest_framework.authtoken.models import Token
+
+from cloudhospital.errors import DomainError
+from cloudhospital.identity import IdentityError, normalise_mobile
+
+
+def login_identifier(request: HttpRequest, credentials: dict | None) -> str:
+    """The key django-axes counts failures against: the normalised phone number.
+
+    The API sends `phone`; the admin's login form sends `username`. Both are phones.
+    """
+    raw = (credentials or {}).get("phone") or (credentials or {}).get("username") or ""
+    if not raw and request is not None and request.method == "POST":
+        raw = request.POST.get("username", "")
+    try:
+        return normalise_mobile(raw)
+    except IdentityError:
+        return str(raw)[:32]
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """Answer a locked-out login with 429 and a message a person can act on."""
+    return JsonResponse(
+        {"detail": "Too many failed logins for this phone number. Try again in 15 minutes.", "code": "locked_out"},
+        status=429,
+    )
+
+
+def user_login(*, request: HttpRequest, phone: str, password: str) -> Token:
+    """Check phone and password and return the user's API token (created on first login).
+
+    Wrong credentials raise DomainError (400). Repeated failures lock the phone out; the
+    axes middleware then answers 429 for this request and the following ones.
+    """
+    try:
+        normalised = normalise_mobile(phone)
+    except IdentityError as exc:
+        raise DomainError(str(exc), code="invalid_phone", field="phone", status=400) from None
+    user = authenticate(request=request, phone=normalised, password=password)
+    if user is None or not user.is_active:
+        raise DomainError("Wrong phone number or password.", code="bad_credentials", status=400)
+    return token_issue(user=user)
+
+
+def token_issue(*, user) -> Token:
+    """The user's API token, created on first use."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def user_logout(*, user) -> None:
+    """Revoke the user's API token; the next login issues a fresh one."""
+    Token.objects.filter(user=user).delete()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CloudHospitalConfig(AppConfig):
+    name = "cloudhospital"
+    verbose_name = "Accounts and audit"

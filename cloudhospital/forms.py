@@ -1,0 +1,16 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from cloudhospital.identity import IdentityError, normalise_mobile
+
+
+class PhoneAuthenticationForm(AuthenticationForm):
+    """The web login: people type their phone number however they write it."""
+
+    username = forms.CharField(label="Mobile phone 手机号", max_length=20, widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "username"}))
+
+    def clean_username(self):
+        try:
+            return normalise_mobile(self.cleaned_data["username"])
+        except IdentityError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -1,0 +1,95 @@
+"""Real-name identity rules: mainland resident ID numbers and mobile phone numbers.
+
+The resident ID number (居民身份证号码) is defined by GB 11643-1999: six digits of
+region, eight of birth date (YYYYMMDD), three of sequence (odd for men, even for
+women) and one check character computed with ISO 7064 MOD 11-2.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+EARLIEST_BIRTH = date(1880, 1, 1)
+
+MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+
+
+class IdentityError(ValueError):
+    """The value is not a valid identity number; the message says why."""
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    region: str
+    birth_date: date
+    sex: str  # "male" or "female"
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
+    """Validate an 18-character resident ID number and return what it encodes.
+
+    Raises IdentityError naming the problem: length/characters, birth date, or check character.
+    """
+    number = (value or "").strip().upper()
+    if not ID_PATTERN.match(number):
+        raise IdentityError("A resident ID number has 17 digits followed by a digit or X.")
+    try:
+        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise IdentityError("The birth date inside the ID number is not a real date.") from None
+    if birth < EARLIEST_BIRTH or birth > (today or date.today()):
+        raise IdentityError("The birth date inside the ID number is out of range.")
+    if id_check_char(number[:17]) != number[17]:
+        raise IdentityError("The ID number's check character is wrong; please check for a typo.")
+    sex = "male" if int(number[16]) % 2 == 1 else "female"
+    return ResidentId(number=number, region=number[:6], birth_date=birth, sex=sex)
+
+
+def make_resident_id(*, region: str, birth_date: date, sequence: int, sex: str) -> str:
+    """Build a valid ID number (for demo data and tests): sequence 0-99 plus the sex digit."""
+    sex_digit = (sequence % 5) * 2 + (1 if sex == "male" else 0)
+    first17 = f"{region}{birth_date:%Y%m%d}{sequence % 100:02d}{sex_digit}"
+    return first17 + id_check_char(first17)
+
+
+def mask_id_number(number: str) -> str:
+    """First six and last four characters shown, the rest starred: 330203********123X."""
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def normalise_mobile(value: str) -> str:
+    """Return a mainland mobile number in E.164 form (+8613800138000).
+
+    Accepts spaces, dashes and a +86 / 0086 / 86 prefix. Raises IdentityError otherwise.
+    """
+    digits = re.sub(r"[\s\-()]", "", value or "")
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
+            digits = digits[len(prefix):]
+            break
+    if not MOBILE_PATTERN.match(digits):
+        raise IdentityError("Enter a mainland mobile number: 11 digits starting with 13-19.")
+    return "+86" + digits
+
+
+def mask_mobile(phone: str) -> str:
+    """+8613812345678 -> 138****5678."""
+    national = phone[3:] if phone.startswith("+86") else phone
+    if len(national) != 11:
+        return "*" * len(national)
+    return national[:3] + "****" + national[-4:]
+
+
+def age_on(birth_date: date, on: date) -> int:
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))

@@ -1,0 +1,108 @@
+"""Users and roles, and the access log that records every read of a health record by staff."""
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", "Patient (account holder)"
+    DOCTOR = "doctor", "Doctor"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    PHARMACY_STAFF = "pharmacy_staff", "Pharmacy staff"
+    HOSPITAL_ADMIN = "hospital_admin", "Hospital admin"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, phone, password=None, **extra):
+        from cloudhospital.identity import normalise_mobile
+
+        user = self.model(phone=normalise_mobile(phone), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", Role.HOSPITAL_ADMIN)
+        return self.create_user(phone, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login. People sign in with their mobile phone number (stored as +86...)."""
+
+    phone = models.CharField(max_length=16, unique=True)
+    full_name = models.CharField(max_length=64)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.get_role_display()})"
+
+    def get_full_name(self):
+        return self.full_name
+
+    def get_short_name(self):
+        return self.full_name
+
+
+class AccessLog(models.Model):
+    """Who read which patient's record, when, and on what grounds (e.g. which booking)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("consult.Patient", on_delete=models.PROTECT, related_name="access_logs")
+    action = models.CharField(max_length=40)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.user} {self.action} {self.patient} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """A message to a patient's account and every proxy acting for them (reminders,
+    cancellations, pharmacy order steps...). Created through
+    `cloudhospital.notifications.notification_send`.
+
+    `key` makes sending idempotent: a retried task that sends the same notification again
+    finds the existing row and sends nothing.
+    """
+
+    patient = models.ForeignKey(
+        "consult.Patient", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipients = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="notifications")
+    kind = models.CharField(max_length=40, db_index=True)
+    title = models.CharField(max_length=120)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text='References for clients, e.g. {"booking": 12}.')
+    key = models.CharField(max_length=120, unique=True, help_text="Idempotency key, e.g. booking:12:reminder:7.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.title}"

@@ -1,0 +1,310 @@
+"""Settings for the cloud hospital backend.
+
+Everything that differs between a newcomer's laptop and production comes from the
+environment, and only here. With nothing set you get the embedded default: SQLite,
+an in-memory channel layer and eager Celery, so no server is needed. With
+DATABASE_URL and REDIS_URL set you get PostgreSQL, channels-redis and a Redis broker.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+
+_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "simple_history",
+    "axes",
+    "channels",
+    "cloudhospital",
+    "consult",
+    "prescriptions",
+    "pharmacy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Axes turns a locked-out login into a 429; it must come last.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "cloudhospital.urls"
+WSGI_APPLICATION = "cloudhospital.wsgi.application"
+ASGI_APPLICATION = "cloudhospital.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=0 if env_bool("DB_POOL", False) else int(os.environ.get("CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue
+    # instead of one failing with "database is locked" half way through a booking.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+elif env_bool("DB_POOL", False):
+    # psycopg 3 connection pool (Django 5.1+); sized per worker process.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
+        "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, channel layer, Celery ---------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # The Pub/Sub layer: signalling messages are ephemeral and latency-bound. The default
+    # list-based layer costs four Redis round trips per message and shares one bounded
+    # inbox per process, so an ICE burst across many rooms overflows it and messages are
+    # dropped silently (bench/signalling.py). Pub/Sub delivers at most once; a client that
+    # reconnects gets the room state and the doctor re-offers, so nothing depends on replay.
+    # socket_timeout=None: redis-py 8 defaults to 5 s, which would cut idle subscriptions.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is delivered again; tasks are idempotent
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "cloudhospital.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_ENGINE = "cloudhospital.sessions"  # database sessions that refuse malformed keys up front
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/home/"
+
+# Login throttling: after AXES_FAILURE_LIMIT failures for one phone from one address the
+# login answers 429 until the cool-off passes.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "cloudhospital.accounts.login_identifier"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "cloudhospital.accounts.lockout_response"
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "cloudhospital.api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "cloudhospital.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"register": os.environ.get("REGISTER_RATE", "30/hour")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cloud Hospital API",
+    "DESCRIPTION": "Patients, health records, cloud clinics, video consults, e-prescriptions "
+    "and pharmacy dispatch for an internet hospital group.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "consult.models.visits.BookingStatus"},
+}
+
+# --- I18N, time -----------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security (production) ------------------------------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Request limits -------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+}
+
+# --- Domain settings ------------------------------------------------------------------
+NOTIFICATION_SENDER = os.environ.get("NOTIFICATION_SENDER", "cloudhospital.notifications.LogSender")
+
+# Prescription signing: doctors' Ed25519 private keys are stored encrypted with a key derived
+# from this secret. Comma-separated to rotate it: the first encrypts, every one decrypts.
+# Required in production (signing refuses to run without it); a dev default only with DEBUG.
+PRESCRIPTION_SIGNING_SECRETS = env_list(
+    "PRESCRIPTION_SIGNING_SECRET", "dev-only-prescription-signing-secret-0123456789" if DEBUG else ""
+)
+
+# Video consult: ICE servers handed to browsers, TURN REST API credentials (coturn
+# `use-auth-secret`), and the lifetime of the signed WebSocket tickets for mobile clients.
+ICE_STUN_URLS = env_list("ICE_STUN_URLS", "")
+ICE_TURN_URLS = env_list("ICE_TURN_URLS", "")
+ICE_TURN_SECRET = os.environ.get("ICE_TURN_SECRET", "")
+ICE_TURN_TTL_SECONDS = int(os.environ.get("ICE_TURN_TTL_SECONDS", "3600"))
+SIGNALLING_TICKET_TTL_SECONDS = int(os.environ.get("SIGNALLING_TICKET_TTL_SECONDS", "60"))
+CONSULT_JOIN_BEFORE_MINUTES = int(os.environ.get("CONSULT_JOIN_BEFORE_MINUTES", "30"))
+
+# Booking desk: how far ahead slots exist and may be booked, and the lifecycle's clock.
+SLOT_GENERATION_DAYS = int(os.environ.get("SLOT_GENERATION_DAYS", "14"))
+BOOKING_WINDOW_DAYS = int(os.environ.get("BOOKING_WINDOW_DAYS", "14"))
+BOOKING_PATIENT_CANCEL_CUTOFF_MINUTES = 120
+BOOKING_CHECK_IN_OPENS_MINUTES = int(os.environ.get("BOOKING_CHECK_IN_OPENS_MINUTES", "30"))
+BOOKING_REMINDER_MINUTES_BEFORE = 30
+BOOKING_NO_SHOW_AFTER_MINUTES = 30
+DOCTOR_RECORD_ACCESS_DAYS = 7
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "consult-slots-generate": {"task": "consult.tasks.slots_generate_task", "schedule": 3600.0},
+        "consult-booking-reminders": {"task": "consult.tasks.booking_reminders_due", "schedule": 60.0},
+        "consult-booking-no-shows": {"task": "consult.tasks.booking_no_shows_mark", "schedule": 300.0},
+    }
+)
+
+# E-prescriptions: validity after signing (expired by the beat task unless dispensed) and
+# the most items on one prescription (处方管理办法 art. 6: five medicines).
+PRESCRIPTION_VALID_DAYS = int(os.environ.get("PRESCRIPTION_VALID_DAYS", "3"))
+PRESCRIPTION_MAX_ITEMS = 5
+CELERY_BEAT_SCHEDULE["prescriptions-expire"] = {"task": "prescriptions.tasks.prescriptions_expire", "schedule": 600.0}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PrescriptionStatusEnum"] = "prescriptions.models.PrescriptionStatus"
+
+# Pharmacy orders: how long a pharmacy has to accept before the order moves on, how many
+# times it may move, wrong pickup codes allowed, and the webhook's HTTP timeout.
+ORDER_ACCEPT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_ACCEPT_TIMEOUT_MINUTES", "10"))
+ORDER_MAX_REASSIGNMENTS = int(os.environ.get("ORDER_MAX_REASSIGNMENTS", "3"))
+PICKUP_CODE_MAX_ATTEMPTS = 5
+PHARMACY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PHARMACY_WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Test hook only (the worker-crash test): see pharmacy.reassignment._pause_point_for_tests.
+ORDER_REASSIGN_PAUSE_FILE = os.environ.get("ORDER_REASSIGN_PAUSE_FILE", "")
+CELERY_BEAT_SCHEDULE["pharmacy-orders-reassign-overdue"] = {
+    "task": "pharmacy.tasks.orders_reassign_overdue_task", "schedule": 60.0,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "pharmacy.models.OrderStatus"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderKindEnum"] = "pharmacy.models.OrderKind"

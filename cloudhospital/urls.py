@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cloudhospital import pages
+from cloudhospital.forms import PhoneAuthenticationForm
+
+from cloudhospital.api.notifications import NotificationListView
+
+admin.site.site_header = "Cloud Hospital administration"
+admin.site.site_title = "Cloud Hospital"
+
+api_patterns = [
+    path("", include("cloudhospital.api.urls")),
+    path("", include("consult.api.urls")),
+    path("notifications/", NotificationListView.as_view(), name="notification-list"),
+    path("", include("pharmacy.api.urls")),
+    path("", include("prescriptions.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="cloudhospital/landing.html"), name="landing"),
+    path("admin/", admin.site.urls),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="cloudhospital/login.html", authentication_form=PhoneAuthenticationForm),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("home/", pages.home, name="home"),
+    path("", include("consult.page_urls")),
+    path("", include("prescriptions.page_urls")),
+    path("api/", include(api_patterns)),
+]
