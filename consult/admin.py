@@ -1,0 +1,225 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from consult.models import Allergy, ChatMessage, Condition, Consultation, Medication, Observation, Patient, ProxyLink, RoomPresence
+
+
+class ProxyLinkInline(admin.TabularInline):
+    model = ProxyLink
+    extra = 0
+    raw_id_fields = ["proxy"]
+
+
+class ConditionInline(admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ["icd10_code", "name", "onset_date", "status"]
+
+
+class AllergyInline(admin.TabularInline):
+    model = Allergy
+    extra = 0
+    fields = ["substance", "category", "reaction", "severity"]
+
+
+@admin.register(Patient)
+class PatientAdmin(SimpleHistoryAdmin):
+    list_display = ["full_name", "masked_id_number", "birth_date", "sex", "phone", "account"]
+    search_fields = ["full_name", "phone"]
+    list_filter = ["sex"]
+    raw_id_fields = ["account"]
+    inlines = [ProxyLinkInline, ConditionInline, AllergyInline]
+
+    @admin.display(description="ID number")
+    def masked_id_number(self, obj):
+        return obj.masked_id_number
+
+
+@admin.register(ProxyLink)
+class ProxyLinkAdmin(SimpleHistoryAdmin):
+    list_display = ["proxy", "patient", "relationship", "created_at"]
+    raw_id_fields = ["proxy", "patient"]
+    list_select_related = ["proxy", "patient"]
+
+
+class RecordAdmin(SimpleHistoryAdmin):
+    raw_id_fields = ["patient", "recorded_by"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__full_name"]
+
+
+@admin.register(Condition)
+class ConditionAdmin(RecordAdmin):
+    list_display = ["patient", "icd10_code", "name", "onset_date", "status"]
+    list_filter = ["status"]
+
+
+@admin.register(Allergy)
+class AllergyAdmin(RecordAdmin):
+    list_display = ["patient", "substance", "category", "severity"]
+    list_filter = ["category", "severity"]
+
+
+@admin.register(Medication)
+class MedicationAdmin(RecordAdmin):
+    list_display = ["patient", "name", "dose", "frequency", "active"]
+    list_filter = ["active"]
+
+
+@admin.register(Observation)
+class ObservationAdmin(RecordAdmin):
+    list_display = ["patient", "kind", "systolic", "diastolic", "pulse", "value", "unit", "measured_at", "source"]
+    list_filter = ["kind", "source"]
+    date_hierarchy = "measured_at"
+
+
+# --- Booking desk ---------------------------------------------------------------------
+
+from consult.models import Booking, Clinic, Doctor, Hospital, LeaveBlock, ScheduleTemplate, Slot  # noqa: E402
+
+
+class ClinicInline(admin.TabularInline):
+    model = Clinic
+    extra = 0
+    fields = ["name", "specialty", "icd10_ranges", "follow_up_only", "is_active"]
+
+
+@admin.register(Hospital)
+class HospitalAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "city"]
+    search_fields = ["name"]
+    filter_horizontal = ["admins"]
+    inlines = [ClinicInline]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "hospital", "specialty", "icd10_ranges", "follow_up_only", "is_active"]
+    list_filter = ["specialty", "follow_up_only", "is_active"]
+    search_fields = ["name", "hospital__name"]
+    list_select_related = ["hospital"]
+
+
+class ScheduleTemplateInline(admin.TabularInline):
+    model = ScheduleTemplate
+    extra = 0
+    fields = ["clinic", "weekday", "start_time", "end_time", "slot_minutes", "capacity", "fee", "active"]
+    raw_id_fields = ["clinic"]
+
+
+@admin.register(Doctor)
+class DoctorAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "title", "hospital", "licence_number", "verified", "fee"]
+    list_filter = ["verified", "title"]
+    search_fields = ["user__full_name", "licence_number"]
+    list_select_related = ["user", "hospital"]
+    raw_id_fields = ["user", "hospital"]
+    filter_horizontal = ["clinics"]
+    inlines = [ScheduleTemplateInline]
+    actions = ["mark_verified"]
+
+    @admin.action(description="Mark selected doctors verified (licence checked)")
+    def mark_verified(self, request, queryset):
+        from cloudhospital.audit import stamp
+
+        for doctor in queryset.filter(verified=False):
+            doctor.verified = True
+            stamp(doctor, by=request.user, reason="licence verified")
+            doctor.save(update_fields=["verified"])
+
+
+@admin.register(ScheduleTemplate)
+class ScheduleTemplateAdmin(SimpleHistoryAdmin):
+    """Read-only here: sessions change through the API so their slots are regenerated."""
+
+    list_display = ["doctor", "clinic", "weekday", "start_time", "end_time", "slot_minutes", "capacity", "fee", "active"]
+    list_filter = ["weekday", "active"]
+    list_select_related = ["doctor__user", "clinic"]
+    search_fields = ["doctor__user__full_name"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(LeaveBlock)
+class LeaveBlockAdmin(SimpleHistoryAdmin):
+    list_display = ["doctor", "starts_on", "ends_on", "reason", "created_by"]
+    list_select_related = ["doctor__user", "created_by"]
+    readonly_fields = ["doctor", "starts_on", "ends_on", "reason", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    """Slots are generated from templates; the booked count only moves with bookings."""
+
+    list_display = ["starts_at", "doctor", "clinic", "booked", "capacity", "is_open"]
+    list_filter = ["is_open"]
+    list_select_related = ["doctor__user", "clinic"]
+    date_hierarchy = "starts_at"
+    search_fields = ["doctor__user__full_name", "clinic__name"]
+    readonly_fields = ["doctor", "clinic", "template", "starts_at", "ends_at", "capacity", "booked", "fee",
+                       "is_open", "closed_reason"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(SimpleHistoryAdmin):
+    """Read-only: every status change goes through consult.booking and its history."""
+
+    list_display = ["id", "patient", "slot", "queue_number", "status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["patient", "slot__doctor__user"]
+    search_fields = ["patient__full_name"]
+    raw_id_fields = ["patient", "slot", "booked_by"]
+    exclude = ["idempotency_key", "request_fingerprint"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+class ChatMessageInline(admin.TabularInline):
+    model = ChatMessage
+    extra = 0
+    fields = ["sent_at", "role", "sender", "text"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Consultation)
+class ConsultationAdmin(SimpleHistoryAdmin):
+    """The record of a video consult. States move through consult.consultation only, so the
+    state and its times are read-only here."""
+
+    list_display = ["id", "booking", "status", "admitted_at", "ended_at"]
+    list_filter = ["status"]
+    search_fields = ["booking__patient__full_name", "booking__slot__doctor__user__full_name"]
+    raw_id_fields = ["booking"]
+    readonly_fields = ["booking", "status", "admitted_at", "started_at", "ended_at", "created_at"]
+    list_select_related = ["booking__patient", "booking__slot__doctor__user"]
+    inlines = [ChatMessageInline]
+
+
+@admin.register(RoomPresence)
+class RoomPresenceAdmin(admin.ModelAdmin):
+    """Who has a signalling socket open now (for support staff)."""
+
+    list_display = ["consultation", "user", "role", "joined_at"]
+    list_select_related = ["user"]
+    readonly_fields = ["consultation", "user", "role", "channel_name", "joined_at"]
+
+    def has_add_permission(self, request):
+        return False

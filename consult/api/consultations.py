@@ -1,0 +1,165 @@
+"""Consultation endpoints: the record of the video consult, its chat, tickets and ICE servers.
+
+Thin: every write is one call into consult.consultation; every object comes from
+consult.selectors.consultations_visible_to, so another person's consultation is a 404.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from cloudhospital.api.serializers import StrictSerializer
+from consult import consultation as consult_rules
+from consult import signalling
+from consult.models import ChatMessage, Consultation
+from consult.selectors import bookings_openable_by, consultation_role, consultations_visible_to
+
+
+class DiagnosisSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=10)
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class ConsultationSerializer(serializers.ModelSerializer):
+    patient = serializers.SerializerMethodField()
+    doctor = serializers.SerializerMethodField()
+    slot_starts_at = serializers.DateTimeField(source="booking.slot.starts_at", read_only=True)
+    booking_status = serializers.CharField(source="booking.status", read_only=True)
+    your_role = serializers.SerializerMethodField()
+    diagnosis = DiagnosisSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "id", "booking", "booking_status", "patient", "doctor", "slot_starts_at", "status", "your_role",
+            "admitted_at", "started_at", "ended_at", "chief_complaint", "notes", "diagnosis", "follow_up_advice",
+        ]
+        read_only_fields = fields
+
+    def get_patient(self, obj) -> dict:
+        patient = obj.booking.patient
+        return {"id": patient.pk, "full_name": patient.full_name, "age": patient.age, "sex": patient.sex}
+
+    def get_doctor(self, obj) -> dict:
+        doctor = obj.booking.slot.doctor
+        return {"id": doctor.pk, "name": doctor.user.full_name, "title": doctor.title}
+
+    def get_your_role(self, obj) -> str | None:
+        return consultation_role(self.context["request"].user, obj)
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        if not consult_rules.clinical_fields_visible(role=data["your_role"], consultation=obj):
+            for field in consult_rules.CLINICAL_FIELDS:
+                data[field] = [] if field == "diagnosis" else ""
+        return data
+
+
+class ConsultationOpenSerializer(StrictSerializer):
+    booking = serializers.IntegerField(min_value=1)
+
+
+class ConsultationRecordSerializer(StrictSerializer):
+    chief_complaint = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    diagnosis = DiagnosisSerializer(many=True, required=False)
+    follow_up_advice = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class ChatMessageSerializer(serializers.ModelSerializer):
+    sender = serializers.CharField(source="sender.full_name", read_only=True)
+
+    class Meta:
+        model = ChatMessage
+        fields = ["id", "sender", "role", "text", "sent_at"]
+        read_only_fields = fields
+
+
+class ChatPostSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=signalling.MAX_CHAT_CHARS)
+
+
+class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The video consultation held for a booking (one per booking)."""
+
+    serializer_class = ConsultationSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        return consultations_visible_to(self.request.user).select_related(
+            "booking__slot__doctor__user", "booking__patient"
+        ).order_by("-booking__slot__starts_at", "-id")
+
+    def render(self, consultation, code=status.HTTP_200_OK):
+        consultation = self.get_queryset().get(pk=consultation.pk)
+        return Response(self.get_serializer(consultation).data, status=code)
+
+    @extend_schema(request=ConsultationOpenSerializer, responses={201: ConsultationSerializer}, summary="Open the consultation for a booking")
+    def create(self, request):
+        data = ConsultationOpenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        booking = get_object_or_404(bookings_openable_by(request.user), pk=data.validated_data["booking"])
+        return self.render(consult_rules.consultation_open(booking=booking), status.HTTP_201_CREATED)
+
+    @extend_schema(request=ConsultationRecordSerializer, responses={200: ConsultationSerializer}, summary="Doctor writes the record")
+    def partial_update(self, request, pk=None):
+        consultation = self.get_object()
+        data = ConsultationRecordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.render(consult_rules.consultation_record(by=request.user, consultation=consultation, **data.validated_data))
+
+    @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor admits the waiting patient")
+    @action(detail=True, methods=["post"])
+    def admit(self, request, pk=None):
+        return self.render(consult_rules.consultation_admit(by=request.user, consultation=self.get_object()))
+
+    @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor ends the consultation")
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        return self.render(consult_rules.consultation_end(by=request.user, consultation=self.get_object()))
+
+    @extend_schema(
+        request=None,
+        responses={201: inline_serializer("SignallingTicket", {"ticket": serializers.CharField(), "expires_in": serializers.IntegerField(), "url": serializers.CharField()})},
+        summary="Short-lived ticket for the signalling socket (mobile clients)",
+    )
+    @action(detail=True, methods=["post"])
+    def ticket(self, request, pk=None):
+        from django.conf import settings
+
+        consultation = self.get_object()
+        ticket = signalling.ticket_issue(user_id=request.user.pk, consultation_id=consultation.pk)
+        return Response(
+            {
+                "ticket": ticket,
+                "expires_in": settings.SIGNALLING_TICKET_TTL_SECONDS,
+                "url": f"/ws/consultations/{consultation.pk}/?ticket={ticket}",
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        responses={200: inline_serializer("IceServers", {"ice_servers": serializers.ListField(child=serializers.DictField()), "ttl_seconds": serializers.IntegerField()})},
+        summary="STUN/TURN servers with TURN REST API credentials",
+    )
+    @action(detail=True, methods=["get"], url_path="ice-servers")
+    def ice_servers(self, request, pk=None):
+        self.get_object()
+        return Response(signalling.ice_servers(user_id=request.user.pk))
+
+    @extend_schema(methods=["GET"], responses={200: ChatMessageSerializer(many=True)}, summary="Chat messages")
+    @extend_schema(methods=["POST"], request=ChatPostSerializer, responses={201: ChatMessageSerializer}, summary="Send a chat message")
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        consultation = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(consultation.messages.select_related("sender"))
+            return self.get_paginated_response(ChatMessageSerializer(page, many=True).data)
+        data = ChatPostSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        role = consultation_role(request.user, consultation)
+        message = consult_rules.chat_post(by=request.user, consultation=consultation, role=role, text=data.validated_data["text"])
+        return Response(ChatMessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,109 @@
+"""Shapes of patients and health-record entries on the wire."""
+
+from rest_framework import serializers
+
+from cloudhospital.api.serializers import MaskedIdNumberField, StrictModelSerializer, StrictSerializer
+from consult.models import (
+    Allergy,
+    Condition,
+    Medication,
+    Observation,
+    ObservationKind,
+    Patient,
+    ProxyLink,
+    Relationship,
+)
+from cloudhospital.identity import mask_mobile
+
+class PatientSerializer(serializers.ModelSerializer):
+    id_number = MaskedIdNumberField()
+    age = serializers.IntegerField(read_only=True)
+    relationship = serializers.SerializerMethodField(help_text='"self", or what the patient is to you (parent, ...).')
+    has_login = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = ["id", "full_name", "id_number", "birth_date", "age", "sex", "phone", "address", "relationship", "has_login", "created_at"]
+        read_only_fields = fields
+
+    def get_relationship(self, patient) -> str:
+        from consult.selectors import relationship_to
+
+        viewer = self.context.get("viewer") or getattr(self.context.get("request"), "user", None)
+        return relationship_to(viewer, patient) if viewer and viewer.is_authenticated else ""
+
+    def get_has_login(self, patient) -> bool:
+        return patient.account_id is not None
+
+class DependantCreateSerializer(StrictSerializer):
+    full_name = serializers.CharField(max_length=64)
+    id_number = serializers.CharField(max_length=18, min_length=18)
+    relationship = serializers.ChoiceField(choices=Relationship.choices)
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+class PatientUpdateSerializer(StrictSerializer):
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+class ProxySerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(source="proxy.full_name", read_only=True)
+    phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProxyLink
+        fields = ["id", "full_name", "phone", "relationship", "created_at"]
+        read_only_fields = fields
+
+    def get_phone(self, link) -> str:
+        return mask_mobile(link.proxy.phone)
+
+class ProxyAddSerializer(StrictSerializer):
+    phone = serializers.CharField(max_length=20, help_text="Phone of a registered account to act for this patient.")
+    relationship = serializers.ChoiceField(choices=Relationship.choices)
+
+class RecordedBySerializer(StrictModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.full_name", read_only=True, default=None)
+
+class ConditionSerializer(RecordedBySerializer):
+    class Meta:
+        model = Condition
+        fields = ["id", "icd10_code", "name", "onset_date", "status", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "recorded_by", "recorded_at"]
+        extra_kwargs = {"name": {"required": False}}
+
+class AllergySerializer(RecordedBySerializer):
+    class Meta:
+        model = Allergy
+        fields = ["id", "substance", "category", "reaction", "severity", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "recorded_by", "recorded_at"]
+
+class MedicationSerializer(RecordedBySerializer):
+    class Meta:
+        model = Medication
+        fields = ["id", "name", "dose", "frequency", "started_on", "active", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "recorded_by", "recorded_at"]
+
+class ObservationSerializer(RecordedBySerializer):
+    systolic = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
+    diastolic = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
+    pulse = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
+    value = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
+
+    class Meta:
+        model = Observation
+        fields = ["id", "kind", "systolic", "diastolic", "pulse", "value", "unit", "measured_at", "source", "recorded_by", "recorded_at"]
+        read_only_fields = ["id", "unit", "source", "recorded_by", "recorded_at"]
+
+class RecordSerializer(serializers.Serializer):
+    """The one-screen summary of a patient's record."""
+
+    patient = PatientSerializer()
+    conditions = ConditionSerializer(many=True, help_text="Active conditions only.")
+    allergies = AllergySerializer(many=True)
+    medications = MedicationSerializer(many=True, help_text="Current medications.")
+    blood_pressure = ObservationSerializer(many=True, help_text="The last 10 readings, newest first.")
+    latest_egfr = ObservationSerializer(allow_null=True)
+    latest_creatinine = ObservationSerializer(allow_null=True)
+
+OBSERVATION_KINDS = ObservationKind

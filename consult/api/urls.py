@@ -1,0 +1,36 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from consult.api import chronic, bookings, consultations, directory, schedules, views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("patients", views.PatientViewSet, basename="patient")
+router.register("hospitals", directory.HospitalViewSet, basename="hospital")
+router.register("clinics", directory.ClinicViewSet, basename="clinic")
+router.register("doctors", directory.DoctorViewSet, basename="doctor")
+router.register("slots", directory.SlotViewSet, basename="slot")
+router.register("bookings", bookings.BookingViewSet, basename="booking")
+router.register("schedule-templates", schedules.ScheduleTemplateViewSet, basename="schedule-template")
+router.register("leaves", schedules.LeaveViewSet, basename="leave")
+router.register("consultations", consultations.ConsultationViewSet, basename="consultation")
+
+
+def nested(prefix: str, viewset, name: str):
+    base = f"patients/<int:patient_pk>/{prefix}/"
+    return [
+        path(base, viewset.as_view({"get": "list", "post": "create"}), name=f"{name}-list"),
+        path(f"{base}<int:pk>/", viewset.as_view({"get": "retrieve", "patch": "partial_update"}), name=f"{name}-detail"),
+    ]
+
+
+urlpatterns = [
+    path("patients/<int:patient_pk>/bp-trend/", chronic.BpTrendView.as_view(), name="patient-bp-trend"),
+    path("patients/<int:patient_pk>/fhir/", chronic.PatientFhirView.as_view(), name="patient-fhir"),
+    *router.urls,
+    *nested("conditions", views.ConditionViewSet, "condition"),
+    *nested("allergies", views.AllergyViewSet, "allergy"),
+    *nested("medications", views.MedicationViewSet, "medication"),
+    *nested("observations", views.ObservationViewSet, "observation"),
+    path("doctor/worklist/", bookings.WorklistView.as_view(), name="doctor-worklist"),
+]

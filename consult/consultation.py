@@ -1,0 +1,204 @@
+"""The video consultation: open, admit, record, end, chat, and who is in the room.
+
+Booking states move with it (admit -> in_consult, end -> completed) through consult.booking,
+the one owner of the booking state machine. Messages to the sockets in the room leave after
+the transaction commits, so nobody hears of an admission that was rolled back.
+"""
+
+import logging
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cloudhospital.audit import stamp
+from cloudhospital.errors import DomainError
+from consult import booking as booking_rules
+from consult import records
+from consult.models import (
+    Booking,
+    BookingStatus,
+    ChatMessage,
+    ConditionStatus,
+    Consultation,
+    ConsultationStatus,
+    RoomPresence,
+)
+from consult.signalling import PROTOCOL_VERSION, room_group
+
+log = logging.getLogger(__name__)
+
+# A doctor may complete the notes and diagnosis for a while after hanging up.
+RECORD_EDITABLE_AFTER_END = timedelta(hours=24)
+CLINICAL_FIELDS = ("chief_complaint", "notes", "diagnosis", "follow_up_advice")
+
+
+def room_broadcast(consultation_id: int, event: dict) -> None:
+    """Send `event` to every socket in the room once the current transaction commits.
+
+    A channel layer that is down must not turn a committed REST call into a 500: the
+    change is saved and clients catch up from the state message when they reconnect.
+    """
+
+    def send():
+        try:
+            async_to_sync(get_channel_layer().group_send)(room_group(consultation_id), {"type": "room.event", "event": event})
+        except Exception:  # noqa: BLE001 - any transport failure means the same here
+            log.warning("could not notify consultation %s sockets of %s", consultation_id, event.get("type"), exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def clinical_fields_visible(*, role: str | None, consultation: Consultation) -> bool:
+    """The doctor sees the clinical fields as they write them; the patient and proxies read
+    them once the consultation has ended, when the doctor has finished."""
+    return role == "doctor" or consultation.status == ConsultationStatus.ENDED
+
+
+def _locked(consultation: Consultation) -> Consultation:
+    return Consultation.objects.select_for_update().select_related("booking__slot__doctor").get(pk=consultation.pk)
+
+
+def _require_doctor(user, consultation: Consultation) -> None:
+    if consultation.booking.slot.doctor.user_id != user.pk:
+        raise DomainError("Only the booking's doctor may do this.", code="not_the_doctor", status=403)
+
+
+@transaction.atomic
+def consultation_open(*, booking: Booking) -> Consultation:
+    """The consultation for `booking`, created on first use (check-in or the doctor opening it).
+
+    Refuses a cancelled or no-show booking (409).
+    """
+    if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
+        raise DomainError(f"The booking is {booking.status}; there is no consultation.", code="booking_inactive")
+    consultation, _ = Consultation.objects.get_or_create(booking=booking)
+    return consultation
+
+
+@transaction.atomic
+def consultation_admit(*, by, consultation: Consultation) -> Consultation:
+    """The doctor lets the waiting patient in: waiting -> in_progress, booking -> in_consult.
+
+    Only the booking's doctor (403); only from the waiting room (409 naming the state).
+    """
+    consultation = _locked(consultation)
+    _require_doctor(by, consultation)
+    if consultation.status != ConsultationStatus.WAITING:
+        raise DomainError(
+            f"The consultation is {consultation.status}; only a waiting one can be admitted.",
+            code="invalid_transition",
+        )
+    booking_rules.booking_start(by=by, booking=consultation.booking)
+    now = timezone.now()
+    consultation.status = ConsultationStatus.IN_PROGRESS
+    consultation.admitted_at = consultation.started_at = now
+    stamp(consultation, by=by, reason="patient admitted")
+    consultation.save()
+    room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "admitted", "at": now.isoformat()})
+    return consultation
+
+
+def _normalise_diagnosis(diagnosis) -> list[dict]:
+    if not isinstance(diagnosis, list) or not diagnosis or len(diagnosis) > 20:
+        raise DomainError("Give 1 to 20 diagnoses as [{code, name}].", code="invalid", field="diagnosis", status=400)
+    cleaned = []
+    for entry in diagnosis:
+        if not isinstance(entry, dict) or not isinstance(entry.get("code"), str):
+            raise DomainError("Each diagnosis needs an ICD-10 `code`.", code="invalid", field="diagnosis", status=400)
+        code = entry["code"].strip().upper()
+        if not records.ICD10_PATTERN.match(code):
+            raise DomainError(f"{code[:12]!r} is not an ICD-10 code.", code="invalid_icd10", field="diagnosis", status=400)
+        name = str(entry.get("name") or "").strip()[:120]
+        cleaned.append({"code": code, "name": name or code})
+    return cleaned
+
+
+@transaction.atomic
+def consultation_record(*, by, consultation: Consultation, **fields) -> Consultation:
+    """The doctor writes the chief complaint, notes, diagnosis and follow-up advice.
+
+    Allowed while in progress and up to 24 hours after the end. A diagnosis is also added to
+    the patient's problem list (active conditions), once per code.
+    """
+    consultation = _locked(consultation)
+    _require_doctor(by, consultation)
+    unknown = set(fields) - set(CLINICAL_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", code="invalid", field=sorted(unknown)[0], status=400)
+    if consultation.status == ConsultationStatus.WAITING:
+        raise DomainError("Admit the patient before writing the record.", code="invalid_transition")
+    if consultation.status == ConsultationStatus.ENDED and timezone.now() > consultation.ended_at + RECORD_EDITABLE_AFTER_END:
+        raise DomainError("The record closed 24 hours after the consultation ended.", code="record_closed")
+    if "diagnosis" in fields:
+        fields["diagnosis"] = _normalise_diagnosis(fields["diagnosis"])
+        patient = consultation.booking.patient
+        active = set(patient.conditions.filter(status=ConditionStatus.ACTIVE).values_list("icd10_code", flat=True))
+        for entry in fields["diagnosis"]:
+            if entry["code"] not in active:
+                records.condition_add(by=by, patient=patient, icd10_code=entry["code"], name=entry["name"], onset_date=timezone.localdate())
+    for name, value in fields.items():
+        setattr(consultation, name, value)
+    stamp(consultation, by=by, reason="clinical record written")
+    consultation.save()
+    return consultation
+
+
+@transaction.atomic
+def consultation_end(*, by, consultation: Consultation) -> Consultation:
+    """The doctor ends the consultation: in_progress -> ended, booking completed, every
+    socket in the room told and closed. Ending twice is a 409 naming the state."""
+    consultation = _locked(consultation)
+    _require_doctor(by, consultation)
+    if consultation.status != ConsultationStatus.IN_PROGRESS:
+        raise DomainError(
+            f"The consultation is {consultation.status}; only one in progress can be ended.", code="invalid_transition"
+        )
+    booking_rules.booking_complete(by=by, booking=consultation.booking)
+    now = timezone.now()
+    consultation.status = ConsultationStatus.ENDED
+    consultation.ended_at = now
+    stamp(consultation, by=by, reason="consultation ended")
+    consultation.save()
+    room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "ended", "at": now.isoformat()})
+    return consultation
+
+
+@transaction.atomic
+def chat_post(*, by, consultation: Consultation, role: str, text: str) -> ChatMessage:
+    """Keep a chat message as part of the consultation and send it to the room."""
+    if consultation.status == ConsultationStatus.ENDED:
+        raise DomainError("The consultation has ended.", code="consultation_ended")
+    message = ChatMessage(consultation=consultation, sender=by, role=role, text=text)
+    stamp(message, by=by, reason="chat")
+    message.save()
+    room_broadcast(consultation.pk, chat_event(message, by.full_name))
+    return message
+
+
+def chat_event(message: ChatMessage, sender_name: str) -> dict:
+    return {
+        "v": PROTOCOL_VERSION,
+        "type": "chat",
+        "id": message.pk,
+        "from": {"user_id": message.sender_id, "role": message.role, "name": sender_name},
+        "text": message.text,
+        "sent_at": message.sent_at.isoformat(),
+    }
+
+
+def presence_join(*, consultation: Consultation, user, role: str, channel_name: str) -> None:
+    RoomPresence.objects.update_or_create(
+        channel_name=channel_name, defaults={"consultation": consultation, "user": user, "role": role}
+    )
+
+
+def presence_leave(*, channel_name: str) -> None:
+    RoomPresence.objects.filter(channel_name=channel_name).delete()
+
+
+def join_window_opens(consultation: Consultation):
+    return consultation.booking.slot.starts_at - timedelta(minutes=settings.CONSULT_JOIN_BEFORE_MINUTES)

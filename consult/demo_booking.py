@@ -1,0 +1,268 @@
+"""Demo data for the booking desk: Ningbo hospitals, cloud clinics, doctors with weekly
+schedules, their slots, and Zhang Lin's follow-up booking with Dr. Chen Xiaomin.
+
+`scale="full"` grows the network to the real one's size (19 hospitals, 240 clinics, 3,000
+doctors, 14 days of slots) in bulk, with a progress bar. Idempotent at both scales:
+hospitals and clinics are found by name, doctors by their login's phone, and slot
+generation is a diff.
+"""
+
+import random
+from datetime import time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+from tqdm import tqdm
+
+from cloudhospital.models import Role
+from consult import booking as booking_rules
+from consult.models import ACTIVE_BOOKING_STATUSES, Clinic, Doctor, Hospital, ScheduleTemplate, Slot
+from consult.schedules import slots_generate
+
+HOSPITALS = [
+    ("宁波市第一医院", "宁波市海曙区柳汀街 59 号"),
+    ("宁波市医疗中心李惠利医院", "宁波市鄞州区兴宁路 57 号"),
+    ("宁波大学附属第一医院", "宁波市海曙区人民路 247 号"),
+    ("宁波市第二医院", "宁波市海曙区西北街 41 号"),
+    ("宁波市中医院", "宁波市海曙区丽园北路 819 号"),
+    ("宁波市妇女儿童医院", "宁波市海曙区柳汀街 339 号"),
+    ("宁波市康宁医院", "宁波市江北区北环东路 1 号"),
+    ("宁波市第六医院", "宁波市江东区中山东路 1059 号"),
+    ("宁波市鄞州人民医院", "宁波市鄞州区百丈东路 251 号"),
+    ("宁波市鄞州第二医院", "宁波市鄞州区前河北路 998 号"),
+    ("宁波市北仑区人民医院", "宁波市北仑区新碶庐山东路 1288 号"),
+    ("宁波市镇海区人民医院", "宁波市镇海区骆驼街道盛兴路 718 号"),
+    ("宁波市奉化区人民医院", "宁波市奉化区中山东路 36 号"),
+    ("余姚市人民医院", "余姚市城东路 800 号"),
+    ("慈溪市人民医院", "慈溪市浒山街道南二环东路 999 号"),
+    ("宁海县第一医院", "宁海县桃源街道健康路 142 号"),
+    ("象山县第一人民医院", "象山县丹东街道靖南路 291 号"),
+    ("宁波市第九医院", "宁波市江北区孔浦路 68 号"),
+    ("宁波市泌尿肾病专科医院", "宁波市海曙区环城西路南段 68 号"),
+]
+
+# (name, specialty, ICD-10 ranges, follow-up only)
+CLINIC_KINDS = [
+    ("高血压云诊室", "cardiology", "I10-I15", True),
+    ("糖尿病云诊室", "endocrinology", "E10-E14", True),
+    ("慢性肾病云诊室", "nephrology", "N18-N19", True),
+    ("全科云诊室", "general_practice", "", False),
+    ("冠心病云诊室", "cardiology", "I20-I25", True),
+    ("慢阻肺云诊室", "respiratory", "J44, J45", True),
+    ("老年病云诊室", "geriatrics", "", False),
+    ("甲状腺云诊室", "endocrinology", "E00-E07", True),
+    ("胃肠病云诊室", "gastroenterology", "K20-K31, K50-K52", True),
+    ("脑血管病云诊室", "neurology", "I60-I69", True),
+    ("痛风云诊室", "rheumatology", "M10", True),
+    ("皮肤病云诊室", "dermatology", "L20-L30", False),
+    ("儿童保健云诊室", "pediatrics", "", False),
+    ("妇科云诊室", "gynecology", "", False),
+    ("心理咨询云诊室", "psychiatry", "F32-F41", True),
+    ("肿瘤随访云诊室", "oncology", "C00-C97", True),
+    ("中医调理云诊室", "tcm", "", False),
+]
+
+# Small scale: (hospital index, clinic kind indexes)
+SMALL_CLINICS = {0: [0, 1, 2, 3], 1: [4, 5], 2: [6, 7]}
+
+CHEN = {
+    "phone": "13900000010", "full_name": "陈晓敏 Chen Xiaomin", "title": "chief", "licence": "110330200000001",
+    "fee": Decimal("50"), "clinics": [(0, 0)],
+    "bio": "宁波市第一医院心血管内科主任医师，从事高血压及其靶器官损害的诊治三十余年，擅长老年难治性高血压与合并慢性肾病患者的降压管理。",
+}
+# (phone, name, title, licence, fee, [(hospital, clinic kind)], verified, bio)
+SMALL_DOCTORS = [
+    ("13900000012", "王建国 Wang Jianguo", "associate_chief", "110330200000002", "40", [(0, 1)], True, "内分泌科副主任医师，糖尿病及并发症管理。"),
+    ("13900000013", "李敏 Li Min", "attending", "110330200000003", "20", [(0, 3)], True, "全科主治医师，慢病随访与用药咨询。"),
+    ("13900000014", "赵磊 Zhao Lei", "chief", "110330200000004", "50", [(0, 2)], True, "肾内科主任医师，慢性肾脏病一体化管理。"),
+    ("13900000015", "周婷 Zhou Ting", "associate_chief", "110330200000005", "40", [(1, 4)], True, "心内科副主任医师，冠心病二级预防。"),
+    ("13900000016", "孙浩 Sun Hao", "attending", "110330200000006", "25", [(1, 5)], True, "呼吸内科主治医师，慢阻肺与哮喘长期管理。"),
+    ("13900000017", "吴芳 Wu Fang", "chief", "110330200000007", "45", [(2, 6)], True, "老年病科主任医师，多病共存老人的用药整合。"),
+    ("13900000018", "钱进 Qian Jin", "resident", "110330200000008", "15", [(2, 7)], False, "住院医师（执业资格审核中）。"),
+]
+HOSPITAL_ADMIN = {"phone": "13900000011", "full_name": "宁波市第一医院 管理员 Admin"}
+
+# Realistic weekly sessions: (weekday, start, end, slot minutes, capacity)
+CHEN_SESSIONS = [
+    (0, time(8, 30), time(11, 30), 15, 2),
+    (1, time(14, 0), time(16, 30), 15, 2),
+    (2, time(8, 30), time(11, 30), 15, 2),
+    (4, time(8, 30), time(11, 30), 15, 2),
+]
+SESSION_SHAPES = [
+    (time(8, 0), time(11, 30), 15, 2),
+    (time(8, 30), time(11, 30), 20, 3),
+    (time(13, 30), time(16, 30), 15, 2),
+    (time(14, 0), time(17, 0), 30, 4),
+    (time(18, 30), time(20, 30), 15, 1),  # evening follow-ups for working families
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红蛾玲兰建国晓东海波斌宇浩凯鹏飞辉健俊帆欣怡婷雪琳颖晨"
+TITLES = ["chief", "associate_chief", "attending", "attending", "resident"]
+FEES = {"chief": Decimal("50"), "associate_chief": Decimal("35"), "attending": Decimal("20"), "resident": Decimal("10")}
+FULL = {"hospitals": 19, "clinics": 240, "doctors": 3000}
+FULL_PHONE_PREFIX = "+86136"  # 137 and 138 belong to other demo seeders
+
+
+def _user(phone: str, full_name: str, role: str, password: str):
+    User = get_user_model()
+    user = User.objects.filter(phone="+86" + phone).first()
+    return user or User.objects.create_user(phone, password, full_name=full_name, role=role)
+
+
+def _hospitals(count: int) -> list[Hospital]:
+    hospitals = []
+    for name, address in HOSPITALS[:count]:
+        hospital, _ = Hospital.objects.get_or_create(name=name, defaults={"address": address})
+        hospitals.append(hospital)
+    return hospitals
+
+
+def _clinic(hospital: Hospital, kind: int) -> Clinic:
+    name, specialty, ranges, follow_up = CLINIC_KINDS[kind]
+    clinic, _ = Clinic.objects.get_or_create(
+        hospital=hospital, name=name,
+        defaults={"specialty": specialty, "icd10_ranges": ranges, "follow_up_only": follow_up,
+                  "description": f"{hospital.name}{name}：复诊患者在线问诊、续方与用药指导。"},
+    )
+    return clinic
+
+
+def _doctor(user, hospital: Hospital, clinics: list[Clinic], *, title, licence, fee, verified, bio) -> Doctor:
+    doctor = Doctor.objects.filter(user=user).first()
+    if doctor is None:
+        doctor = Doctor.objects.create(user=user, hospital=hospital, title=title, licence_number=licence,
+                                       fee=Decimal(fee), verified=verified, bio=bio)
+        doctor.clinics.add(*clinics)
+    return doctor
+
+
+def _sessions(doctor: Doctor, clinic: Clinic, sessions) -> None:
+    if doctor.schedule_templates.exists():
+        return
+    ScheduleTemplate.objects.bulk_create(
+        ScheduleTemplate(doctor=doctor, clinic=clinic, weekday=weekday, start_time=start, end_time=end,
+                         slot_minutes=minutes, capacity=capacity, fee=doctor.fee)
+        for weekday, start, end, minutes, capacity in sessions
+    )
+
+
+def _small_network(password: str) -> dict:
+    hospitals = _hospitals(3)
+    clinics = {(h, k): _clinic(hospitals[h], k) for h, kinds in SMALL_CLINICS.items() for k in kinds}
+    rng = random.Random(59)
+    chen_user = _user(CHEN["phone"], CHEN["full_name"], Role.DOCTOR, password)
+    chen = _doctor(chen_user, hospitals[0], [clinics[(0, 0)], clinics[(0, 3)]], title=CHEN["title"],
+                   licence=CHEN["licence"], fee=CHEN["fee"], verified=True, bio=CHEN["bio"])
+    _sessions(chen, clinics[(0, 0)], CHEN_SESSIONS)
+    for phone, name, title, licence, fee, places, verified, bio in SMALL_DOCTORS:
+        user = _user(phone, name, Role.DOCTOR, password)
+        doctor_clinics = [clinics[place] for place in places]
+        doctor = _doctor(user, doctor_clinics[0].hospital, doctor_clinics, title=title, licence=licence, fee=fee,
+                         verified=verified, bio=bio)
+        weekdays = rng.sample(range(6), 3)
+        shapes = rng.sample(SESSION_SHAPES[:4], 2)
+        _sessions(doctor, doctor_clinics[0], [(day, *shapes[i % 2]) for i, day in enumerate(weekdays)])
+    admin = _user(HOSPITAL_ADMIN["phone"], HOSPITAL_ADMIN["full_name"], Role.HOSPITAL_ADMIN, password)
+    hospitals[0].admins.add(admin)
+    return {"chen": chen, "hypertension_clinic": clinics[(0, 0)], "hospital": hospitals[0], "hospital_admin": admin}
+
+
+def _doctor_name(index: int) -> str:
+    surname = SURNAMES[index % len(SURNAMES)]
+    given = GIVEN[(index * 7) % len(GIVEN)] + ("" if index % 3 == 0 else GIVEN[(index * 13 + 5) % len(GIVEN)])
+    return surname + given
+
+
+def _full_network(stdout) -> None:
+    """Grow to the real network's size in bulk: no per-row saves, no password hashing."""
+    hospitals = _hospitals(FULL["hospitals"])
+    existing_clinics = Clinic.objects.count()
+    for index in range(FULL["clinics"]):
+        if existing_clinics >= FULL["clinics"]:
+            break
+        hospital = hospitals[index % len(hospitals)]
+        kind = (index // len(hospitals)) % len(CLINIC_KINDS)
+        if not Clinic.objects.filter(hospital=hospital, name=CLINIC_KINDS[kind][0]).exists():
+            _clinic(hospital, kind)
+            existing_clinics += 1
+    clinics = list(Clinic.objects.select_related("hospital").order_by("id"))
+    missing = FULL["doctors"] - Doctor.objects.count()
+    if missing > 0:
+        _bulk_doctors(missing, clinics, stdout)
+
+
+def _bulk_doctors(count: int, clinics: list[Clinic], stdout) -> None:
+    User = get_user_model()
+    rng = random.Random(3000)
+    taken = set(User.objects.filter(phone__startswith=FULL_PHONE_PREFIX).values_list("phone", flat=True))
+    phones = [p for p in (f"{FULL_PHONE_PREFIX}{i:08d}" for i in range(count + len(taken))) if p not in taken][:count]
+    unusable = make_password(None)  # doctors set their own password on first login
+    User.objects.bulk_create(
+        [User(phone=phone, full_name=_doctor_name(i + len(taken)), role=Role.DOCTOR, password=unusable)
+         for i, phone in enumerate(phones)],
+        batch_size=1000,
+    )
+    users = list(User.objects.filter(phone__in=phones).order_by("id"))
+    doctors = []
+    for i, user in enumerate(tqdm(users, desc="doctors", unit="doctor", file=stdout)):
+        clinic = clinics[(i + len(taken)) % len(clinics)]
+        title = TITLES[rng.randrange(len(TITLES))]
+        doctors.append(Doctor(
+            user=user, hospital=clinic.hospital, title=title, licence_number=f"1103302{int(user.phone[-8:]) + 10000000:08d}",
+            verified=rng.random() < 0.97, fee=FEES[title], bio=f"{clinic.hospital.name}{clinic.get_specialty_display().split()[0]}医师。",
+        ))
+        doctors[-1]._clinic = clinic
+    bulk_create_with_history(doctors, Doctor, batch_size=1000)
+    created = {d.user_id: d for d in Doctor.objects.filter(user__in=users)}
+    Doctor.clinics.through.objects.bulk_create(
+        [Doctor.clinics.through(doctor_id=created[d.user_id].pk, clinic_id=d._clinic.pk) for d in doctors], batch_size=2000
+    )
+    templates = []
+    for doctor in doctors:
+        saved = created[doctor.user_id]
+        for weekday in rng.sample(range(6), 2):
+            start, end, minutes, capacity = SESSION_SHAPES[rng.randrange(len(SESSION_SHAPES))]
+            templates.append(ScheduleTemplate(doctor=saved, clinic=doctor._clinic, weekday=weekday, start_time=start,
+                                              end_time=end, slot_minutes=minutes, capacity=capacity, fee=saved.fee))
+    bulk_create_with_history(templates, ScheduleTemplate, batch_size=2000)
+
+
+def _zhang_lins_booking(zhang_lin, daughter, chen: Doctor):
+    """Zhang Lin's next follow-up with Dr. Chen, booked by his daughter, unless he has one."""
+    waiting = zhang_lin.bookings.filter(slot__doctor=chen, status__in=ACTIVE_BOOKING_STATUSES).first()
+    if waiting is not None:
+        return waiting
+    # Far enough ahead that the family can still cancel or reschedule online.
+    earliest = timezone.now() + timedelta(hours=3)
+    slot = Slot.objects.filter(doctor=chen, starts_at__gt=earliest, is_open=True).order_by("starts_at").first()
+    if slot is None:
+        return None
+    booking, _ = booking_rules.booking_create(
+        by=daughter.account, patient=zhang_lin, slot=slot,
+        reason="高血压复诊：近两周家庭自测血压 150/85 左右偏高，续开苯磺酸氨氯地平并评估肾功能。",
+    )
+    return booking
+
+
+def seed(*, scale: str = "small", people: dict, password: str, stdout=None) -> dict:
+    """Create the booking desk's demo data; `people` are consult.demo.seed's patients."""
+    objects = _small_network(password)
+    if scale == "full":
+        _full_network(stdout)
+    doctors = Doctor.objects.count() if scale == "full" else None
+    with tqdm(total=doctors or Doctor.objects.count(), desc="slots", unit="doctor", file=stdout,
+              disable=scale != "full") as bar:
+        result = slots_generate(progress=bar.update)
+    booking = _zhang_lins_booking(people["zhang_lin"], people["daughter"], objects["chen"])
+    if stdout:
+        stdout.write(
+            f"  booking desk: {Hospital.objects.count()} hospitals, {Clinic.objects.count()} clinics, "
+            f"{Doctor.objects.count()} doctors, {Slot.objects.count()} slots ({result.created} new); "
+            f"Zhang Lin's booking: {booking.pk if booking else 'none'}"
+        )
+    return {**objects, "zhang_lin_booking": booking}

@@ -1,0 +1,63 @@
+from consult.models.patients import (
+    Allergy,
+    AllergyCategory,
+    Condition,
+    ConditionStatus,
+    Medication,
+    Observation,
+    ObservationKind,
+    ObservationSource,
+    Patient,
+    ProxyLink,
+    Relationship,
+    Severity,
+    Sex,
+)
+
+__all__ = [
+    "Allergy",
+    "AllergyCategory",
+    "Condition",
+    "ConditionStatus",
+    "Medication",
+    "Observation",
+    "ObservationKind",
+    "ObservationSource",
+    "Patient",
+    "ProxyLink",
+    "Relationship",
+    "Severity",
+    "Sex",
+]
+
+from consult.models.clinics import (  # noqa: E402
+    Clinic,
+    Doctor,
+    DoctorTitle,
+    Hospital,
+    LeaveBlock,
+    ScheduleTemplate,
+    Slot,
+    Specialty,
+    Weekday,
+)
+from consult.models.visits import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus  # noqa: E402
+
+__all__ += [
+    "ACTIVE_BOOKING_STATUSES",
+    "Booking",
+    "BookingStatus",
+    "Clinic",
+    "Doctor",
+    "DoctorTitle",
+    "Hospital",
+    "LeaveBlock",
+    "ScheduleTemplate",
+    "Slot",
+    "Specialty",
+    "Weekday",
+]
+
+from consult.models.consultations import ChatMessage, Consultation, ConsultationStatus, RoomPresence  # noqa: E402
+
+__all__ += ["ChatMessage", "Consultation", "ConsultationStatus", "RoomPresence"]

@@ -1,0 +1,70 @@
+"""The video consultation held for a booking, its chat, and who is in the room."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class ConsultationStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting room"
+    IN_PROGRESS = "in_progress", "In progress"
+    ENDED = "ended", "Ended"
+
+
+class Consultation(models.Model):
+    """One per booking. Only the booking's doctor writes the clinical fields; the patient
+    and proxies read them once the consultation has ended."""
+
+    booking = models.OneToOneField("consult.Booking", on_delete=models.PROTECT, related_name="consultation")
+    status = models.CharField(max_length=12, choices=ConsultationStatus.choices, default=ConsultationStatus.WAITING)
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    chief_complaint = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(blank=True, max_length=20000)
+    diagnosis = models.JSONField(
+        default=list, blank=True, help_text='ICD-10 diagnoses: [{"code": "I10", "name": "Essential hypertension"}].'
+    )
+    follow_up_advice = models.TextField(blank=True, max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Consultation {self.pk} for booking {self.booking_id} ({self.status})"
+
+
+class ChatMessage(models.Model):
+    """A text message sent in the consultation room; kept as part of the record."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=10)
+    text = models.TextField(max_length=4000)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+
+    def __str__(self):
+        return f"{self.role}: {self.text[:40]}"
+
+
+class RoomPresence(models.Model):
+    """An open signalling socket. Kept in the database, not in process memory, so that two
+    server processes behind a load balancer agree on who is in the room."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=10)
+    channel_name = models.CharField(max_length=200, unique=True)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["joined_at", "id"]

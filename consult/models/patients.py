@@ -1,0 +1,209 @@
+"""Patients, the family members who act for them, and the electronic health record."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from cloudhospital.identity import age_on, mask_id_number
+
+
+class Sex(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+
+
+class Patient(models.Model):
+    """A real-name patient. `account` is their own login; a dependant may have none."""
+
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="patient"
+    )
+    full_name = models.CharField(max_length=64)
+    id_number = models.CharField("resident ID number", max_length=18, unique=True)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=6, choices=Sex.choices)
+    phone = models.CharField(max_length=16, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.masked_id_number})"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def age(self) -> int:
+        return age_on(self.birth_date, timezone.localdate())
+
+
+class Relationship(models.TextChoices):
+    """What the patient is to the proxy: "Zhang Lin is my parent"."""
+
+    PARENT = "parent", "Parent"
+    SPOUSE = "spouse", "Spouse"
+    CHILD = "child", "Child"
+    OTHER = "other", "Other"
+
+
+class ProxyLink(models.Model):
+    """A login allowed to act for a patient (a family member managing a dependant)."""
+
+    proxy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proxy_links")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="proxy_links")
+    relationship = models.CharField(max_length=10, choices=Relationship.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["proxy", "patient"], name="unique_proxy_per_patient")]
+
+    def __str__(self):
+        return f"{self.proxy} acts for {self.patient} ({self.relationship})"
+
+
+class ClinicalRecord(models.Model):
+    """Fields every health-record entry carries: whose it is, who wrote it, when."""
+
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class ConditionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Condition(ClinicalRecord):
+    """A diagnosis on the problem list (ICD-10), e.g. I10 essential hypertension since 2006."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
+    icd10_code = models.CharField("ICD-10 code", max_length=10)
+    name = models.CharField(max_length=120)
+    onset_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=ConditionStatus.choices, default=ConditionStatus.ACTIVE)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-status", "icd10_code", "id"]
+
+    def __str__(self):
+        return f"{self.icd10_code} {self.name}"
+
+
+class AllergyCategory(models.TextChoices):
+    DRUG = "drug", "Drug"
+    DRUG_CLASS = "drug_class", "Drug class"
+    FOOD = "food", "Food"
+    OTHER = "other", "Other"
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class Allergy(ClinicalRecord):
+    """An allergy or intolerance to a substance or a whole drug class (e.g. "NSAID")."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    substance = models.CharField(max_length=80)
+    category = models.CharField(max_length=12, choices=AllergyCategory.choices, default=AllergyCategory.DRUG)
+    reaction = models.CharField(max_length=120, blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MODERATE)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["substance", "id"]
+        verbose_name_plural = "allergies"
+
+    def __str__(self):
+        return f"{self.substance} ({self.severity})"
+
+
+class Medication(ClinicalRecord):
+    """A medicine the patient currently takes (free text until linked to the formulary)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    name = models.CharField(max_length=80)
+    dose = models.CharField(max_length=60, blank=True)
+    frequency = models.CharField(max_length=40, blank=True)
+    started_on = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-active", "name", "id"]
+
+    def __str__(self):
+        return f"{self.name} {self.dose}".strip()
+
+
+class ObservationKind(models.TextChoices):
+    BLOOD_PRESSURE = "blood_pressure", "Blood pressure"
+    EGFR = "egfr", "eGFR"
+    CREATININE = "creatinine", "Serum creatinine"
+
+
+class ObservationSource(models.TextChoices):
+    HOME = "home", "Home measurement"
+    CLINIC = "clinic", "Clinic"
+    LAB = "lab", "Laboratory"
+
+
+class Observation(ClinicalRecord):
+    """A measurement: a blood-pressure reading (mmHg, pulse) or a lab value with its unit."""
+
+    UNITS = {ObservationKind.EGFR: "mL/min/1.73m2", ObservationKind.CREATININE: "umol/L"}
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="observations")
+    kind = models.CharField(max_length=16, choices=ObservationKind.choices)
+    systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    pulse = models.PositiveSmallIntegerField(null=True, blank=True)
+    value = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    measured_at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=8, choices=ObservationSource.choices, default=ObservationSource.HOME)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-measured_at", "-id"]
+        indexes = [models.Index(fields=["patient", "kind", "-measured_at"], name="obs_patient_kind_time")]
+        constraints = [
+            # The database holds the same shape the domain validates, so no path writes a
+            # blood pressure without both numbers or a lab value without its value.
+            models.CheckConstraint(
+                name="observation_shape_matches_kind",
+                condition=(
+                    Q(kind="blood_pressure", systolic__isnull=False, diastolic__isnull=False, value__isnull=True)
+                    & Q(diastolic__lt=F("systolic"))
+                )
+                | (~Q(kind="blood_pressure") & Q(value__isnull=False, systolic__isnull=True, diastolic__isnull=True)),
+            ),
+        ]
+
+    def __str__(self):
+        if self.kind == ObservationKind.BLOOD_PRESSURE:
+            return f"BP {self.systolic}/{self.diastolic} at {self.measured_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} {self.value} {self.unit}"

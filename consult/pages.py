@@ -1,0 +1,123 @@
+"""Web pages: the clinician portal, the family's page, and the consultation room.
+
+Thin: they read through consult.selectors and write through consult.booking and
+consult.consultation, exactly as the API does. The room itself talks to the API and the
+signalling socket from plain JavaScript (static/consult/room.js).
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cloudhospital.errors import DomainError
+from cloudhospital.models import Role
+from consult import booking as booking_rules
+from consult import consultation as consult_rules
+from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Doctor
+from consult.selectors import (
+    bookings_for_display,
+    consultation_role,
+    consultations_visible_to,
+    doctor_worklist,
+    patients_managed_by,
+    patients_visible_to,
+    record_read_log,
+)
+
+
+def _doctor(user) -> Doctor:
+    doctor = Doctor.objects.filter(user=user).select_related("hospital", "user").first()
+    if user.role != Role.DOCTOR or doctor is None:
+        raise PermissionDenied("The clinician portal is for doctors.")
+    return doctor
+
+
+@login_required
+def portal(request):
+    """Today's worklist of the logged-in doctor."""
+    doctor = _doctor(request.user)
+    day = timezone.localdate()
+    bookings = doctor_worklist(doctor, day).select_related("consultation")
+    return render(request, "consult/portal.html", {"doctor": doctor, "day": day, "bookings": bookings})
+
+
+@login_required
+@require_POST
+def portal_open(request, booking_id: int):
+    """The doctor opens the consultation room for one of their bookings."""
+    doctor = _doctor(request.user)
+    booking = get_object_or_404(Booking, pk=booking_id, slot__doctor=doctor)
+    try:
+        consultation = consult_rules.consultation_open(booking=booking)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal")
+    return redirect("consult-room", consultation_id=consultation.pk)
+
+
+@login_required
+def patient_home(request):
+    """The family's page: upcoming bookings of the account holder and everyone they act for."""
+    patients = patients_managed_by(request.user)
+    bookings = (
+        bookings_for_display(Booking.objects.filter(patient__in=patients, status__in=ACTIVE_BOOKING_STATUSES))
+        .select_related("consultation")
+        .filter(slot__ends_at__gte=timezone.now() - timedelta(hours=2))
+        .order_by("slot__starts_at")
+    )
+    return render(request, "consult/patient.html", {"bookings": bookings, "patients": patients.order_by("id")})
+
+
+@login_required
+@require_POST
+def patient_check_in(request, booking_id: int):
+    """Check in to the waiting room and go straight into the consultation room."""
+    booking = get_object_or_404(Booking, pk=booking_id, patient__in=patients_managed_by(request.user))
+    try:
+        if booking.status == BookingStatus.BOOKED:
+            booking_rules.booking_check_in(by=request.user, booking=booking)
+        consultation = consult_rules.consultation_open(booking=booking)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("patient-home")
+    return redirect("consult-room", consultation_id=consultation.pk)
+
+
+@login_required
+def room(request, consultation_id: int):
+    """The consultation room: video, chat, and for the doctor the record and the notes."""
+    consultation = (
+        consultations_visible_to(request.user)
+        .select_related("booking__patient", "booking__slot__doctor__user", "booking__slot__clinic__hospital")
+        .filter(pk=consultation_id)
+        .first()
+    )
+    if consultation is None:
+        raise Http404("No such consultation.")
+    role = consultation_role(request.user, consultation)
+    config = {
+        "consultationId": consultation.pk,
+        "patientId": consultation.booking.patient_id,
+        "role": role,
+        "userId": request.user.pk,
+    }
+    return render(
+        request,
+        "consult/room.html",
+        {"consultation": consultation, "booking": consultation.booking, "role": role, "config": config},
+    )
+
+
+@login_required
+def bp_trend_page(request, patient_id: int):
+    """The blood-pressure chart with prescription dates marked, for the family and the
+    treating doctor, so a follow-up visit starts with the picture."""
+    patient = get_object_or_404(patients_visible_to(request.user), pk=patient_id)
+    record_read_log(user=request.user, patient=patient, action="bp_trend_page")
+    return render(request, "consult/bp_trend.html", {"patient": patient, "config": {"patientId": patient.pk}})

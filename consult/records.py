@@ -1,0 +1,355 @@
+"""Writes to patients, proxies and the health record.
+
+Every function here is the one place its rule lives: the API, the admin's actions, the
+demo seeder and the tests all call these.
+"""
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cloudhospital.audit import stamp
+from cloudhospital.errors import DomainError
+from cloudhospital.identity import IdentityError, normalise_mobile, parse_resident_id
+from cloudhospital.models import Role
+from consult.models import (
+    Allergy,
+    Condition,
+    Medication,
+    Observation,
+    ObservationKind,
+    ObservationSource,
+    Patient,
+    ProxyLink,
+    Relationship,
+)
+
+ICD10_PATTERN = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
+
+# Plausible ranges for a reading a person can survive; anything outside is a typo or a
+# faulty cuff, and storing it would mislead every later trend and safety check.
+BP_LIMITS = {"systolic": (50, 300), "diastolic": (20, 200), "pulse": (20, 250)}
+LAB_LIMITS = {ObservationKind.EGFR: (Decimal("1"), Decimal("200")), ObservationKind.CREATININE: (Decimal("10"), Decimal("3000"))}
+
+
+def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
+    return DomainError(message, code=code, field=field, status=400)
+
+
+def _resident_id(id_number: str):
+    try:
+        return parse_resident_id(id_number)
+    except IdentityError as exc:
+        raise _invalid(str(exc), "id_number", "invalid_id_number") from None
+
+
+def _mobile(phone: str, field: str = "phone") -> str:
+    try:
+        return normalise_mobile(phone)
+    except IdentityError as exc:
+        raise _invalid(str(exc), field, "invalid_phone") from None
+
+
+def _full_name(full_name: str) -> str:
+    name = (full_name or "").strip()
+    if not name:
+        raise _invalid("Enter the full name as on the ID card.", "full_name", "required")
+    return name
+
+
+def _ensure_id_number_free(number: str) -> None:
+    if Patient.objects.filter(id_number=number).exists():
+        raise DomainError(
+            "A patient with this ID number is already registered. If you are family, ask the "
+            "patient or one of their proxies to add you as a proxy.",
+            code="duplicate_id_number",
+            field="id_number",
+            status=400,
+        )
+
+
+@transaction.atomic
+def patient_register(*, full_name: str, id_number: str, phone: str, password: str, address: str = "") -> Patient:
+    """Create a patient account (login + own patient profile) from real-name data.
+
+    Refuses (400, naming the field) an invalid ID number or mobile, a weak password, or an
+    ID number or phone that is already registered.
+    """
+    name = _full_name(full_name)
+    resident = _resident_id(id_number)
+    mobile = _mobile(phone)
+    User = get_user_model()
+    if User.objects.filter(phone=mobile).exists():
+        raise _invalid("An account with this phone number already exists.", "phone", "duplicate_phone")
+    _ensure_id_number_free(resident.number)
+    user = User(phone=mobile, full_name=name, role=Role.PATIENT)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise _invalid(" ".join(exc.messages), "password", "weak_password") from None
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+            patient = Patient(
+                account=user,
+                full_name=name,
+                id_number=resident.number,
+                birth_date=resident.birth_date,
+                sex=resident.sex,
+                phone=mobile,
+                address=address.strip(),
+            )
+            stamp(patient, by=user, reason="registered")
+            patient.save()
+    except IntegrityError:
+        # Lost a race with a simultaneous registration of the same phone or ID number.
+        raise _invalid("This phone number or ID number was just registered.", "id_number", "duplicate") from None
+    return patient
+
+
+@transaction.atomic
+def dependant_add(
+    *, proxy, full_name: str, id_number: str, relationship: str, phone: str = "", address: str = ""
+) -> Patient:
+    """A logged-in account holder adds a family member they will act for.
+
+    The dependant needs no login. An ID number already registered is refused: access to an
+    existing patient is granted only by that patient or an existing proxy (`proxy_add`).
+    """
+    name = _full_name(full_name)
+    resident = _resident_id(id_number)
+    if relationship not in Relationship.values:
+        raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
+    mobile = _mobile(phone) if phone else ""
+    _ensure_id_number_free(resident.number)
+    patient = Patient(
+        full_name=name,
+        id_number=resident.number,
+        birth_date=resident.birth_date,
+        sex=resident.sex,
+        phone=mobile,
+        address=address.strip(),
+    )
+    stamp(patient, by=proxy, reason="added as dependant")
+    try:
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        raise _invalid("This ID number was just registered.", "id_number", "duplicate_id_number") from None
+    link = ProxyLink(proxy=proxy, patient=patient, relationship=relationship)
+    stamp(link, by=proxy, reason="added as dependant")
+    link.save()
+    return patient
+
+
+@transaction.atomic
+def proxy_add(*, by, patient: Patient, phone: str, relationship: str) -> ProxyLink:
+    """Let another registered account act for `patient` (several children may share a parent)."""
+    if relationship not in Relationship.values:
+        raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
+    mobile = _mobile(phone)
+    User = get_user_model()
+    user = User.objects.filter(phone=mobile, is_active=True, role=Role.PATIENT).first()
+    if user is None:
+        raise _invalid("No patient account is registered with this phone number.", "phone", "unknown_account")
+    if patient.account_id == user.pk:
+        raise _invalid("That account is the patient's own.", "phone", "is_patient")
+    link, created = ProxyLink.objects.get_or_create(
+        proxy=user, patient=patient, defaults={"relationship": relationship}
+    )
+    if not created:
+        raise DomainError("That account already acts for this patient.", code="already_proxy", field="phone")
+    stamp(link, by=by, reason="proxy added")
+    link.save()
+    return link
+
+
+@transaction.atomic
+def proxy_remove(*, by, link: ProxyLink) -> None:
+    """End a proxy's access. A dependant without a login must keep at least one proxy."""
+    patient = Patient.objects.select_for_update().get(pk=link.patient_id)
+    if patient.account_id is None and patient.proxy_links.count() <= 1:
+        raise DomainError(
+            "This is the patient's only proxy and the patient has no login of their own.",
+            code="last_proxy",
+        )
+    stamp(link, by=by, reason="proxy removed")
+    link.delete()
+
+
+@transaction.atomic
+def patient_update(*, by, patient: Patient, phone: str | None = None, address: str | None = None) -> Patient:
+    """Change contact details. Name, ID number, birth date and sex follow the ID card and do not change here."""
+    if phone is not None:
+        patient.phone = _mobile(phone) if phone else ""
+    if address is not None:
+        patient.address = address.strip()
+    stamp(patient, by=by, reason="contact details changed")
+    patient.save()
+    return patient
+
+
+def _check_icd10(code: str) -> str:
+    normalised = (code or "").strip().upper()
+    if not ICD10_PATTERN.match(normalised):
+        raise _invalid("Enter an ICD-10 code such as I10 or N18.3.", "icd10_code", "invalid_icd10")
+    return normalised
+
+
+def _check_onset(onset_date, birth_date) -> None:
+    if onset_date and (onset_date > timezone.localdate() or onset_date < birth_date):
+        raise _invalid("The onset date must lie between the birth date and today.", "onset_date")
+
+
+@transaction.atomic
+def condition_add(*, by, patient: Patient, icd10_code: str, name: str = "", onset_date=None, status: str = "active") -> Condition:
+    """Add a diagnosis to the problem list."""
+    code = _check_icd10(icd10_code)
+    _check_onset(onset_date, patient.birth_date)
+    condition = Condition(
+        patient=patient, icd10_code=code, name=name.strip() or code, onset_date=onset_date, status=status, recorded_by=by
+    )
+    stamp(condition, by=by, reason="condition added")
+    condition.save()
+    return condition
+
+
+@transaction.atomic
+def condition_update(*, by, condition: Condition, **changes) -> Condition:
+    """Change a condition (most often: mark it resolved)."""
+    if "icd10_code" in changes:
+        changes["icd10_code"] = _check_icd10(changes["icd10_code"])
+    if "onset_date" in changes:
+        _check_onset(changes["onset_date"], condition.patient.birth_date)
+    for field, value in changes.items():
+        setattr(condition, field, value)
+    stamp(condition, by=by, reason="condition changed")
+    condition.save()
+    return condition
+
+
+@transaction.atomic
+def allergy_add(*, by, patient: Patient, substance: str, category: str = "drug", reaction: str = "", severity: str = "moderate") -> Allergy:
+    """Record an allergy to a substance or a drug class."""
+    if not substance.strip():
+        raise _invalid("Name the substance or drug class.", "substance", "required")
+    allergy = Allergy(
+        patient=patient, substance=substance.strip(), category=category, reaction=reaction.strip(),
+        severity=severity, recorded_by=by,
+    )
+    stamp(allergy, by=by, reason="allergy added")
+    allergy.save()
+    return allergy
+
+
+# What each kind of entry cannot be without, and how to say so.
+REQUIRED_TEXT = {"substance": "Name the substance or drug class.", "name": "Name the medicine."}
+
+
+def _entry_change(entry, *, by, changes: dict, required: str, reason: str):
+    """Apply `changes` to a health-record entry (text trimmed), refusing an emptied required field."""
+    for field, value in changes.items():
+        setattr(entry, field, value.strip() if isinstance(value, str) else value)
+    if not getattr(entry, required):
+        raise _invalid(REQUIRED_TEXT[required], required, "required")
+    stamp(entry, by=by, reason=reason)
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def allergy_update(*, by, allergy: Allergy, **changes) -> Allergy:
+    """Change an allergy entry; the substance may not be emptied."""
+    return _entry_change(allergy, by=by, changes=changes, required="substance", reason="allergy changed")
+
+
+@transaction.atomic
+def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency: str = "", started_on=None, active: bool = True) -> Medication:
+    """Record a medicine the patient currently takes."""
+    if not name.strip():
+        raise _invalid("Name the medicine.", "name", "required")
+    medication = Medication(
+        patient=patient, name=name.strip(), dose=dose.strip(), frequency=frequency.strip(),
+        started_on=started_on, active=active, recorded_by=by,
+    )
+    stamp(medication, by=by, reason="medication added")
+    medication.save()
+    return medication
+
+
+@transaction.atomic
+def medication_update(*, by, medication: Medication, **changes) -> Medication:
+    """Change a medication entry (e.g. mark it stopped); the name may not be emptied."""
+    return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
+
+
+def _check_range(value, field: str, low, high, unit: str) -> None:
+    if value is not None and not (low <= value <= high):
+        raise _invalid(f"{field.capitalize()} {value} {unit} is not plausible; expected {low}-{high} {unit}.", field, "implausible")
+
+
+def validate_blood_pressure(*, systolic: int | None, diastolic: int | None, pulse: int | None) -> None:
+    """Refuse a reading that cannot be right: missing numbers, out of range, or diastolic >= systolic."""
+    if systolic is None:
+        raise _invalid("A blood-pressure reading needs the systolic value.", "systolic", "required")
+    if diastolic is None:
+        raise _invalid("A blood-pressure reading needs the diastolic value.", "diastolic", "required")
+    _check_range(systolic, "systolic", *BP_LIMITS["systolic"], "mmHg")
+    _check_range(diastolic, "diastolic", *BP_LIMITS["diastolic"], "mmHg")
+    _check_range(pulse, "pulse", *BP_LIMITS["pulse"], "bpm")
+    if diastolic >= systolic:
+        raise _invalid(
+            f"Diastolic ({diastolic}) must be lower than systolic ({systolic}); were the values swapped?",
+            "diastolic",
+            "implausible",
+        )
+
+
+@transaction.atomic
+def observation_add(
+    *,
+    by,
+    patient: Patient,
+    kind: str,
+    measured_at: datetime,
+    source: str = ObservationSource.HOME,
+    systolic: int | None = None,
+    diastolic: int | None = None,
+    pulse: int | None = None,
+    value: Decimal | None = None,
+) -> Observation:
+    """Record a blood-pressure reading or a lab value after checking it is plausible.
+
+    A reading in the future (beyond five minutes of clock skew) is refused.
+    """
+    if measured_at > timezone.now() + timedelta(minutes=5):
+        raise _invalid("The measurement time is in the future.", "measured_at")
+    if kind == ObservationKind.BLOOD_PRESSURE:
+        if value is not None:
+            raise _invalid("A blood-pressure reading has no single value; send systolic and diastolic.", "value")
+        validate_blood_pressure(systolic=systolic, diastolic=diastolic, pulse=pulse)
+        unit = "mmHg"
+    elif kind in LAB_LIMITS:
+        if systolic is not None or diastolic is not None or pulse is not None:
+            raise _invalid("A lab value takes `value` only.", "systolic")
+        if value is None:
+            raise _invalid("A lab result needs its value.", "value", "required")
+        low, high = LAB_LIMITS[kind]
+        _check_range(value, "value", low, high, Observation.UNITS[kind])
+        unit = Observation.UNITS[kind]
+    else:
+        raise _invalid(f"Kind must be one of: {', '.join(ObservationKind.values)}.", "kind")
+    observation = Observation(
+        patient=patient, kind=kind, systolic=systolic, diastolic=diastolic, pulse=pulse, value=value,
+        unit=unit, measured_at=measured_at, source=source, recorded_by=by,
+    )
+    stamp(observation, by=by, reason=f"{kind} recorded")
+    observation.save()
+    return observation

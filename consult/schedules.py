@@ -1,0 +1,291 @@
+"""Doctors' timetables: weekly schedule templates, the slots generated from them for a
+rolling window, and leave that closes slots and cancels their bookings.
+
+Slot generation is a diff, safe to run any time and twice: it creates the slots the active
+templates call for that do not exist yet (the unique (doctor, starts_at) constraint stops a
+concurrent run from duplicating them), and removes future slots nobody ever booked that no
+template calls for any more. A slot with a booking, even a cancelled one, is never deleted.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from cloudhospital.audit import stamp
+from cloudhospital.errors import DomainError
+from cloudhospital.models import Role
+from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, LeaveBlock, ScheduleTemplate, Slot
+
+SLOT_MINUTES = (5, 120)
+MAX_CAPACITY = 50
+MAX_LEAVE_DAYS = 366
+GENERATION_CHUNK = 250  # doctors per round trip: bounded memory at the network's full size
+
+
+def doctors_managed_by(user):
+    """Doctors whose schedule `user` may change: their own profile, every doctor of a
+    hospital they administer, or everyone for a superuser."""
+    if not user.is_authenticated:
+        return Doctor.objects.none()
+    if user.is_superuser:
+        return Doctor.objects.all()
+    rule = Q(user=user)
+    if user.role == Role.HOSPITAL_ADMIN:
+        rule |= Q(hospital__admins=user)
+    return Doctor.objects.filter(rule).distinct()
+
+
+def _require_manages(by, doctor: Doctor) -> None:
+    if not doctors_managed_by(by).filter(pk=doctor.pk).exists():
+        raise DomainError("Only the doctor or an admin of their hospital may change this schedule.", code="forbidden", status=403)
+
+
+def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
+    return DomainError(message, code=code, field=field, status=400)
+
+
+def _validate_template(template: ScheduleTemplate) -> None:
+    """Shape and overlap rules of a weekly session; raises 400/409/422 naming the field."""
+    if template.weekday not in range(7):
+        raise _invalid("Weekday is 0 (Monday) to 6 (Sunday).", "weekday")
+    low, high = SLOT_MINUTES
+    if not low <= template.slot_minutes <= high:
+        raise _invalid(f"A slot lasts {low} to {high} minutes.", "slot_minutes")
+    if not 1 <= template.capacity <= MAX_CAPACITY:
+        raise _invalid(f"Capacity per slot is 1 to {MAX_CAPACITY}.", "capacity")
+    if template.fee is None or template.fee < 0:
+        raise _invalid("The fee cannot be negative.", "fee")
+    if template.end_time <= template.start_time:
+        raise _invalid("The session must end after it starts.", "end_time")
+    length = datetime.combine(date.min, template.end_time) - datetime.combine(date.min, template.start_time)
+    if length < timedelta(minutes=template.slot_minutes):
+        raise _invalid("The session is shorter than one slot.", "end_time")
+    if not template.doctor.clinics.filter(pk=template.clinic_id).exists():
+        raise DomainError(
+            f"{template.doctor.name} does not work in {template.clinic.name}.", code="not_in_clinic", field="clinic", status=422
+        )
+    overlapping = ScheduleTemplate.objects.filter(
+        doctor=template.doctor, weekday=template.weekday, active=True,
+        start_time__lt=template.end_time, end_time__gt=template.start_time,
+    ).exclude(pk=template.pk)
+    if template.active and overlapping.exists():
+        other = overlapping.first()
+        raise DomainError(
+            f"This overlaps the {other.start_time:%H:%M}-{other.end_time:%H:%M} session on the same day.",
+            code="overlapping_session", field="start_time", status=409,
+        )
+
+
+def _regenerate_on_commit(doctor_id: int) -> None:
+    from consult.tasks import slots_generate_task
+
+    transaction.on_commit(lambda: slots_generate_task.delay(doctor_ids=[doctor_id]))
+
+
+@transaction.atomic
+def schedule_template_create(
+    *, by, doctor: Doctor, clinic: Clinic, weekday: int, start_time: time, end_time: time,
+    slot_minutes: int = 15, capacity: int = 1, fee: Decimal | None = None,
+) -> ScheduleTemplate:
+    """Add a weekly session for `doctor` in `clinic` and generate its slots after commit.
+
+    Only the doctor or an admin of their hospital (403). The doctor must work in the clinic
+    (422); the session must be well formed (400 naming the field) and must not overlap
+    another active session of the doctor on that weekday (409). The fee defaults to the
+    doctor's.
+    """
+    doctor = Doctor.objects.select_for_update().get(pk=doctor.pk)  # serialises overlap checks per doctor
+    _require_manages(by, doctor)
+    template = ScheduleTemplate(
+        doctor=doctor, clinic=clinic, weekday=weekday, start_time=start_time, end_time=end_time,
+        slot_minutes=slot_minutes, capacity=capacity, fee=doctor.fee if fee is None else fee,
+    )
+    _validate_template(template)
+    stamp(template, by=by, reason="session added")
+    template.save()
+    _regenerate_on_commit(doctor.pk)
+    return template
+
+
+@transaction.atomic
+def schedule_template_update(*, by, template: ScheduleTemplate, **changes) -> ScheduleTemplate:
+    """Change a session (times, slot length, capacity, fee, clinic, or `active` to pause it).
+
+    Same rules as schedule_template_create. Future slots nobody booked are regenerated to
+    the new shape after commit; booked slots keep theirs, so no patient loses a visit.
+    """
+    Doctor.objects.select_for_update().get(pk=template.doctor_id)
+    template = ScheduleTemplate.objects.select_related("doctor__user", "clinic").get(pk=template.pk)
+    _require_manages(by, template.doctor)
+    for field, value in changes.items():
+        setattr(template, field, value)
+    _validate_template(template)
+    stamp(template, by=by, reason="session changed")
+    template.save()
+    _regenerate_on_commit(template.doctor_id)
+    return template
+
+
+@transaction.atomic
+def schedule_template_delete(*, by, template: ScheduleTemplate) -> None:
+    """Remove a session. Its unbooked future slots go with the next generation; booked
+    slots stay (and keep their bookings)."""
+    _require_manages(by, template.doctor)
+    doctor_id = template.doctor_id
+    stamp(template, by=by, reason="session removed")
+    template.delete()
+    _regenerate_on_commit(doctor_id)
+
+
+@dataclass
+class GenerationResult:
+    created: int = 0
+    removed: int = 0
+
+
+def _window(days: int, today: date | None) -> list[date]:
+    first = today or timezone.localdate()
+    return [first + timedelta(days=offset) for offset in range(days)]
+
+
+def _on_leave(leaves: list[tuple[date, date]], day: date) -> bool:
+    return any(start <= day <= end for start, end in leaves)
+
+
+def _wanted_slots(template: dict, days: list[date], leaves: list[tuple[date, date]], now: datetime) -> Iterable[Slot]:
+    tz = timezone.get_current_timezone()
+    step = timedelta(minutes=template["slot_minutes"])
+    for day in days:
+        if day.weekday() != template["weekday"] or _on_leave(leaves, day):
+            continue
+        start = datetime.combine(day, template["start_time"], tzinfo=tz)
+        session_end = datetime.combine(day, template["end_time"], tzinfo=tz)
+        while start + step <= session_end:
+            if start > now:
+                yield Slot(
+                    doctor_id=template["doctor_id"], clinic_id=template["clinic_id"], template_id=template["id"],
+                    starts_at=start, ends_at=start + step, capacity=template["capacity"], fee=template["fee"],
+                )
+            start += step
+
+
+SHAPE = ("ends_at", "clinic_id", "template_id", "capacity", "fee")
+
+
+def slots_generate(
+    *, days: int | None = None, doctor_ids: list[int] | None = None, today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerationResult:
+    """Bring future slots of the next `days` (default SLOT_GENERATION_DAYS) in line with the
+    active templates, skipping leave dates. Idempotent; see the module docstring.
+
+    `progress(n)` is called after each chunk with the number of doctors processed.
+    """
+    days_list = _window(days or settings.SLOT_GENERATION_DAYS, today)
+    now = timezone.now()
+    tz = timezone.get_current_timezone()
+    window_end = datetime.combine(days_list[-1] + timedelta(days=1), time.min, tzinfo=tz)
+    templates = ScheduleTemplate.objects.filter(active=True)
+    doctors = Doctor.objects.order_by("pk")
+    if doctor_ids is not None:
+        templates = templates.filter(doctor_id__in=doctor_ids)
+        doctors = doctors.filter(pk__in=doctor_ids)
+    all_doctor_ids = list(doctors.values_list("pk", flat=True))
+    result = GenerationResult()
+    for offset in range(0, len(all_doctor_ids), GENERATION_CHUNK):
+        chunk = all_doctor_ids[offset:offset + GENERATION_CHUNK]
+        chunk_result = _generate_chunk(chunk, templates, days_list, now, window_end)
+        result.created += chunk_result.created
+        result.removed += chunk_result.removed
+        if progress:
+            progress(len(chunk))
+    return result
+
+
+def _generate_chunk(doctor_ids, templates, days_list, now, window_end) -> GenerationResult:
+    leaves: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for doctor_id, starts_on, ends_on in LeaveBlock.objects.filter(
+        doctor_id__in=doctor_ids, ends_on__gte=days_list[0], starts_on__lte=days_list[-1]
+    ).values_list("doctor_id", "starts_on", "ends_on"):
+        leaves[doctor_id].append((starts_on, ends_on))
+    wanted: dict[tuple[int, datetime], Slot] = {}
+    for template in templates.filter(doctor_id__in=doctor_ids).values(
+        "id", "doctor_id", "clinic_id", "weekday", "start_time", "end_time", "slot_minutes", "capacity", "fee"
+    ):
+        for slot in _wanted_slots(template, days_list, leaves[template["doctor_id"]], now):
+            wanted.setdefault((slot.doctor_id, slot.starts_at), slot)
+    existing = Slot.objects.filter(
+        doctor_id__in=doctor_ids, starts_at__gt=now, starts_at__lt=window_end
+    ).annotate(used=Exists(Booking.objects.filter(slot=OuterRef("pk")))).values("id", "doctor_id", "starts_at", "used", *SHAPE)
+    stale = []
+    for row in existing:
+        slot = wanted.get((row["doctor_id"], row["starts_at"]))
+        if row["used"]:
+            wanted.pop((row["doctor_id"], row["starts_at"]), None)
+        elif slot is None or any(getattr(slot, field) != row[field] for field in SHAPE):
+            stale.append(row["id"])
+        else:
+            wanted.pop((row["doctor_id"], row["starts_at"]))
+    removed = 0
+    with transaction.atomic():
+        if stale:
+            # Re-checked in the statement itself: a booking may have arrived since the read.
+            removed, _ = Slot.objects.filter(pk__in=stale, booked=0).filter(
+                ~Exists(Booking.objects.filter(slot=OuterRef("pk")))
+            ).delete()
+        created = Slot.objects.bulk_create(wanted.values(), batch_size=2000, ignore_conflicts=True)
+    return GenerationResult(created=len(created), removed=removed)
+
+
+@dataclass
+class LeaveResult:
+    leave: LeaveBlock
+    slots_closed: int
+    bookings_cancelled: int
+
+
+@transaction.atomic
+def leave_block_create(*, by, doctor: Doctor, starts_on: date, ends_on: date, reason: str) -> LeaveResult:
+    """Block `starts_on`..`ends_on` (inclusive) for `doctor`: every future slot in the range
+    closes, and each booking still waiting in them is cancelled with the reason, its
+    family notified.
+
+    Only the doctor or an admin of their hospital (403). Refuses a blank reason, a range
+    that ends before it starts, starts in the past or spans more than a year (400 naming
+    the field).
+    """
+    _require_manages(by, doctor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid("Give a reason; booked patients will see it.", "reason", "required")
+    if starts_on < timezone.localdate():
+        raise _invalid("Leave cannot start in the past.", "starts_on")
+    if ends_on < starts_on:
+        raise _invalid("Leave must end on or after its first day.", "ends_on")
+    if (ends_on - starts_on).days >= MAX_LEAVE_DAYS:
+        raise _invalid(f"Leave spans at most {MAX_LEAVE_DAYS} days; add another block for longer.", "ends_on")
+    leave = LeaveBlock(doctor=doctor, starts_on=starts_on, ends_on=ends_on, reason=reason, created_by=by)
+    stamp(leave, by=by, reason="leave added")
+    leave.save()
+    tz = timezone.get_current_timezone()
+    start = max(datetime.combine(starts_on, time.min, tzinfo=tz), timezone.now())
+    end = datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=tz)
+    affected = Slot.objects.filter(doctor=doctor, starts_at__gte=start, starts_at__lt=end)
+    # Close the slots first: their rows are then locked by us, so no booking can slip in
+    # between reading the bookings below and cancelling them (lock order: slots, bookings).
+    closed = affected.update(is_open=False, closed_reason=f"Doctor on leave: {reason}"[:200])
+    from consult.booking import booking_cancel
+
+    cancelled = 0
+    waiting = Booking.objects.filter(slot__in=affected, status__in=ACTIVE_BOOKING_STATUSES).exclude(status="in_consult")
+    for booking in waiting.order_by("slot_id", "pk"):
+        booking_cancel(by=by, booking=booking, reason=f"The doctor is on leave: {reason}")
+        cancelled += 1
+    return LeaveResult(leave=leave, slots_closed=closed, bookings_cancelled=cancelled)

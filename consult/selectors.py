@@ -1,0 +1,308 @@
+"""Read queries: which patients a user may see, and the record summary.
+
+"Objects this user may see" is one queryset per role. Views start from it, so a foreign
+id is simply not found (404) and ids cannot be probed.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from cloudhospital.audit import access_log_record
+from cloudhospital.models import Role
+from consult.models import (
+    Booking,
+    BookingStatus,
+    Clinic,
+    ConditionStatus,
+    Doctor,
+    Observation,
+    ObservationKind,
+    Patient,
+    ProxyLink,
+    Slot,
+)
+
+
+def patients_managed_by(user) -> QuerySet[Patient]:
+    """The user's own patient profile and every dependant they act for."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    return Patient.objects.filter(Q(account=user) | Q(proxy_links__proxy=user)).distinct()
+
+
+def patients_visible_to(user) -> QuerySet[Patient]:
+    """Patients whose record `user` may read: their own and their dependants', and for a
+    doctor, the patients of their bookings from check-in until DOCTOR_RECORD_ACCESS_DAYS
+    after completion (every such read is logged: record_read_log)."""
+    managed = patients_managed_by(user)
+    if not user.is_authenticated or user.role != Role.DOCTOR:
+        return managed
+    return Patient.objects.filter(
+        Q(pk__in=managed.values("pk")) | Q(pk__in=doctor_access_bookings(user).values("patient_id"))
+    )
+
+
+def relationship_to(user, patient: Patient) -> str:
+    """How `patient` relates to `user`: "self", or the proxy link's relationship, or ""."""
+    if patient.account_id == user.pk:
+        return "self"
+    link = next((link for link in patient.proxy_links.all() if link.proxy_id == user.pk), None)
+    return link.relationship if link else ""
+
+
+def patients_with_links(queryset: QuerySet[Patient]) -> QuerySet[Patient]:
+    return queryset.prefetch_related(Prefetch("proxy_links", queryset=ProxyLink.objects.select_related("proxy")))
+
+
+def latest_observation(patient: Patient, kind: str) -> Observation | None:
+    return patient.observations.filter(kind=kind).order_by("-measured_at", "-id").first()
+
+
+def record_summary(patient: Patient, *, bp_readings: int = 10) -> dict:
+    """Everything a clinician needs on one screen: demographics, active problems,
+    allergies, current medicines, the last readings and the latest kidney function."""
+    return {
+        "patient": patient,
+        "conditions": list(patient.conditions.filter(status=ConditionStatus.ACTIVE)),
+        "allergies": list(patient.allergies.all()),
+        "medications": list(patient.medications.filter(active=True)),
+        "blood_pressure": list(
+            patient.observations.filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")[:bp_readings]
+        ),
+        "latest_egfr": latest_observation(patient, ObservationKind.EGFR),
+        "latest_creatinine": latest_observation(patient, ObservationKind.CREATININE),
+    }
+
+
+# --- Booking desk: directory, slots, bookings, doctors' access to records -------------
+
+
+def doctor_access_bookings(user) -> QuerySet[Booking]:
+    """Bookings through which `user`, as their doctor, may read the patient's record now:
+    checked in or in consultation, or completed less than DOCTOR_RECORD_ACCESS_DAYS ago."""
+    since = timezone.now() - timedelta(days=settings.DOCTOR_RECORD_ACCESS_DAYS)
+    return Booking.objects.filter(slot__doctor__user=user).filter(
+        Q(status__in=[BookingStatus.CHECKED_IN, BookingStatus.IN_CONSULT])
+        | Q(status=BookingStatus.COMPLETED, completed_at__gte=since)
+    )
+
+
+def record_read_log(*, user, patient: Patient, action: str) -> None:
+    """Write the access log for a read of `patient`'s record by someone who does not manage
+    it, naming the booking that allows it. The patient's own and proxies' reads are not
+    logged: it is their record."""
+    if patients_managed_by(user).filter(pk=patient.pk).exists():
+        return
+    booking = doctor_access_bookings(user).filter(patient=patient).order_by("-slot__starts_at").first()
+    if booking is not None:
+        access_log_record(user=user, patient=patient, action=action, reason=f"booking {booking.pk} ({booking.status})")
+
+
+def bookings_visible_to(user) -> QuerySet[Booking]:
+    """Bookings of the patients `user` manages, of their own slots as a doctor, of the
+    hospitals they administer, or all for a superuser."""
+    if not user.is_authenticated:
+        return Booking.objects.none()
+    if user.is_superuser:
+        return Booking.objects.all()
+    rule = Q(patient__in=patients_managed_by(user).values("pk")) | Q(slot__doctor__user=user)
+    if user.role == Role.HOSPITAL_ADMIN:
+        rule |= Q(slot__doctor__hospital__in=user.administered_hospitals.values("pk"))
+    return Booking.objects.filter(rule)
+
+
+def bookings_for_display(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
+    return queryset.select_related("patient", "slot__clinic__hospital", "slot__doctor__user")
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def bookable_slot_filter(now: datetime) -> Q:
+    """Open, with a place left, and within the booking window."""
+    return Q(
+        is_open=True, booked__lt=F("capacity"), starts_at__gt=now,
+        starts_at__lte=now + timedelta(days=settings.BOOKING_WINDOW_DAYS),
+    )
+
+
+def slots_available(
+    *, clinic: int | None = None, doctor: int | None = None, hospital: int | None = None,
+    date_from: date | None = None, date_to: date | None = None, available_only: bool = False,
+) -> QuerySet[Slot]:
+    """Future slots of verified doctors in active clinics, earliest first, with what the
+    listing shows joined in (one query whatever the page size). `available_only` keeps
+    the slots that can be booked now."""
+    now = timezone.now()
+    slots = Slot.objects.filter(starts_at__gt=now, doctor__verified=True, clinic__is_active=True)
+    if clinic is not None:
+        slots = slots.filter(clinic_id=clinic)
+    if doctor is not None:
+        slots = slots.filter(doctor_id=doctor)
+    if hospital is not None:
+        slots = slots.filter(clinic__hospital_id=hospital)
+    if date_from is not None:
+        slots = slots.filter(starts_at__gte=_local_midnight(date_from))
+    if date_to is not None:
+        slots = slots.filter(starts_at__lt=_local_midnight(date_to + timedelta(days=1)))
+    if available_only:
+        slots = slots.filter(bookable_slot_filter(now))
+    return slots.select_related("doctor__user", "clinic__hospital").order_by("starts_at", "id")
+
+
+def doctors_directory() -> QuerySet[Doctor]:
+    """Verified doctors with hospital, clinics and their next bookable slot, in a fixed
+    number of queries (the next slot is a correlated subquery, not a query per doctor)."""
+    next_slot = Slot.objects.filter(bookable_slot_filter(timezone.now()), doctor=OuterRef("pk")).order_by("starts_at")
+    return (
+        Doctor.objects.filter(verified=True)
+        .select_related("user", "hospital")
+        .prefetch_related(Prefetch("clinics", queryset=Clinic.objects.order_by("id")))
+        .annotate(
+            next_slot_id=Subquery(next_slot.values("pk")[:1]),
+            next_slot_starts_at=Subquery(next_slot.values("starts_at")[:1]),
+        )
+        .order_by("id")
+    )
+
+
+def doctor_worklist(doctor: Doctor, day: date) -> QuerySet[Booking]:
+    """The doctor's bookings on `day` (local time), in consulting order; cancelled ones left out."""
+    return (
+        Booking.objects.filter(
+            slot__doctor=doctor, slot__starts_at__gte=_local_midnight(day),
+            slot__starts_at__lt=_local_midnight(day + timedelta(days=1)),
+        )
+        .exclude(status=BookingStatus.CANCELLED)
+        .select_related("patient", "slot__clinic")
+        .order_by("slot__starts_at", "queue_number")
+    )
+
+
+# --- Consultations --------------------------------------------------------------------
+
+
+def consultations_visible_to(user):
+    """Consultations of the user's own bookings, their dependants', and, for a doctor, their patients'."""
+    from consult.models import Consultation
+
+    if not user.is_authenticated:
+        return Consultation.objects.none()
+    return Consultation.objects.filter(
+        Q(booking__slot__doctor__user=user) | Q(booking__patient__account=user) | Q(booking__patient__proxy_links__proxy=user)
+    ).distinct()
+
+
+def bookings_openable_by(user) -> QuerySet[Booking]:
+    """Bookings whose consultation room the user may open: as the booking's doctor, or as
+    the patient or one of their proxies."""
+    if not user.is_authenticated:
+        return Booking.objects.none()
+    return Booking.objects.filter(
+        Q(slot__doctor__user=user) | Q(patient__account=user) | Q(patient__proxy_links__proxy=user)
+    ).distinct()
+
+
+def consultation_role(user, consultation) -> str | None:
+    """"doctor", "patient" or "proxy" for a participant of the consultation, else None."""
+    booking = consultation.booking
+    if booking.slot.doctor.user_id == user.pk:
+        return "doctor"
+    if booking.patient.account_id == user.pk:
+        return "patient"
+    if ProxyLink.objects.filter(proxy=user, patient_id=booking.patient_id).exists():
+        return "proxy"
+    return None
+
+
+def room_presence(consultation) -> list[dict]:
+    """Who has a socket open in the room, once per person, earliest first."""
+    from consult.models import RoomPresence
+
+    present: dict[int, dict] = {}
+    for row in RoomPresence.objects.filter(consultation=consultation).select_related("user"):
+        present.setdefault(row.user_id, {"user_id": row.user_id, "name": row.user.full_name, "role": row.role})
+    return list(present.values())
+
+
+def room_admission(user, consultation_id: int):
+    """Decide whether `user` may open a signalling socket for the consultation now.
+
+    Returns (consultation, role, None) when they may, or (None, None, close_code) saying why
+    not: unknown consultation, not a participant, too early, booking inactive, ended.
+    """
+    from django.utils import timezone
+
+    from consult import signalling
+    from consult.consultation import join_window_opens
+    from consult.models import BookingStatus, Consultation, ConsultationStatus
+
+    if not user.is_authenticated:
+        return None, None, signalling.CLOSE_UNAUTHENTICATED
+    consultation = (
+        Consultation.objects.select_related("booking__slot__doctor", "booking__patient").filter(pk=consultation_id).first()
+    )
+    if consultation is None:
+        return None, None, signalling.CLOSE_NOT_FOUND
+    role = consultation_role(user, consultation)
+    if role is None:
+        return None, None, signalling.CLOSE_NOT_PARTICIPANT
+    if consultation.booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
+        return None, None, signalling.CLOSE_BOOKING_INACTIVE
+    if consultation.status == ConsultationStatus.ENDED:
+        return None, None, signalling.CLOSE_CONSULT_ENDED
+    if timezone.now() < join_window_opens(consultation):
+        return None, None, signalling.CLOSE_TOO_EARLY
+    return consultation, role, None
+
+
+# --- Chronic care ---------------------------------------------------------------------
+
+# Hypertension threshold for office and averaged home readings (Chinese hypertension
+# guideline 2018): a reading counts as high at 140 systolic or 90 diastolic and above.
+HIGH_SYSTOLIC, HIGH_DIASTOLIC = 140, 90
+
+
+def bp_trend(patient: Patient, *, date_from: date, date_to: date) -> dict:
+    """Blood pressure between two local dates: every reading, the daily averages, and the
+    share of readings at or above 140/90. Three queries whatever the number of readings."""
+    from django.db.models import Avg, Count
+    from django.db.models.functions import TruncDate
+
+    readings = patient.observations.filter(
+        kind=ObservationKind.BLOOD_PRESSURE,
+        measured_at__gte=_local_midnight(date_from),
+        measured_at__lt=_local_midnight(date_to + timedelta(days=1)),
+    )
+    high = Q(systolic__gte=HIGH_SYSTOLIC) | Q(diastolic__gte=HIGH_DIASTOLIC)
+    totals = readings.aggregate(count=Count("id"), high=Count("id", filter=high))
+    days = (
+        readings.annotate(day=TruncDate("measured_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(avg_systolic=Avg("systolic"), avg_diastolic=Avg("diastolic"), avg_pulse=Avg("pulse"), count=Count("id"), high=Count("id", filter=high))
+        .order_by("day")
+    )
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "readings_count": totals["count"],
+        "high_count": totals["high"],
+        "share_high": round(totals["high"] / totals["count"], 3) if totals["count"] else None,
+        "threshold": {"systolic": HIGH_SYSTOLIC, "diastolic": HIGH_DIASTOLIC},
+        "days": [
+            {
+                "date": row["day"],
+                "systolic": round(row["avg_systolic"], 1),
+                "diastolic": round(row["avg_diastolic"], 1),
+                "pulse": round(row["avg_pulse"], 1) if row["avg_pulse"] is not None else None,
+                "readings": row["count"],
+                "high": row["high"],
+            }
+            for row in days
+        ],
+        "readings": list(readings.order_by("measured_at").values("measured_at", "systolic", "diastolic", "pulse", "source")),
+    }

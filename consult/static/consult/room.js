@@ -1,0 +1,246 @@
+// The consultation room: camera, RTCPeerConnection and the signalling socket (protocol v1,
+// described in README.md). The doctor always makes the offer, so the two sides never offer
+// at the same time; whoever reconnects gets the room state and the doctor calls again.
+(() => {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("room-config").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const FINAL_CLOSE_CODES = new Set([1000, 4401, 4403, 4404, 4408, 4409, 4410]);
+  const CLOSE_REASONS = {
+    1000: "The consultation has ended. 问诊已结束",
+    4401: "Please log in again.",
+    4403: "You are not a participant of this consultation.",
+    4404: "No such consultation.",
+    4408: "Too early: the room opens 30 minutes before the appointment.",
+    4409: "This booking is no longer active.",
+    4410: "The consultation has ended. 问诊已结束",
+    4503: "The signalling service is unavailable; retrying…",
+  };
+  // Exposed for the end-to-end test and for debugging in the browser console.
+  const room = (window.consult = { pc: null, ws: null, admitted: false, ended: false, present: [], connectionState: "new", framesReceived: 0, log: [] });
+  let iceServers = [];
+  let localStream = null;
+  let pending = [];
+
+  async function api(path, options = {}) {
+    const response = await fetch(path, {
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      ...options,
+    });
+    const body = response.status === 204 ? null : await response.json();
+    if (!response.ok) throw new Error((body && body.detail) || JSON.stringify(body));
+    return body;
+  }
+
+  function setStatus(text) { $("status").textContent = text; }
+  function others() { return room.present.filter((p) => p.user_id !== cfg.userId); }
+  function familyPresent() { return room.present.some((p) => p.role !== "doctor"); }
+
+  function render() {
+    $("presence").textContent = "In the room 在线: " + room.present.map((p) => `${p.name} (${p.role})`).join(", ");
+    if (cfg.role === "doctor") {
+      $("admit").disabled = room.admitted || room.ended || !familyPresent();
+      $("end").disabled = !room.admitted || room.ended;
+    }
+    if (room.ended) return setStatus("The consultation has ended. 问诊已结束");
+    if (room.connectionState === "connected") return setStatus("Connected 通话中");
+    if (!room.admitted) {
+      return setStatus(cfg.role === "doctor" ? (familyPresent() ? "The patient is waiting. 患者候诊中" : "Waiting for the patient… 等待患者")
+                                            : "In the waiting room: the doctor will admit you. 候诊中，请稍候");
+    }
+    setStatus(room.connectionState === "new" ? "Admitted, connecting the call… 正在接通" : `Call: ${room.connectionState}`);
+  }
+
+  function send(message) {
+    if (room.ws && room.ws.readyState === WebSocket.OPEN) room.ws.send(JSON.stringify({ v: 1, ...message }));
+  }
+
+  function countFrames(video) {
+    if (!("requestVideoFrameCallback" in video)) return;
+    const tick = () => { room.framesReceived += 1; video.requestVideoFrameCallback(tick); };
+    video.requestVideoFrameCallback(tick);
+  }
+
+  function closePeer() {
+    if (room.pc) room.pc.close();
+    room.pc = null;
+    pending = [];
+    room.connectionState = "new";
+    $("remote").srcObject = null;
+  }
+
+  function newPeer() {
+    closePeer();
+    const pc = new RTCPeerConnection({ iceServers });
+    room.pc = pc;
+    if (localStream) localStream.getTracks().forEach((track) => pc.addTrack(track, localStream));
+    pc.onicecandidate = (event) => send({ type: "ice", candidate: event.candidate ? event.candidate.toJSON() : null });
+    pc.ontrack = (event) => {
+      const video = $("remote");
+      if (video.srcObject !== event.streams[0]) { video.srcObject = event.streams[0]; countFrames(video); }
+    };
+    pc.onconnectionstatechange = () => {
+      room.connectionState = pc.connectionState;
+      room.log.push(`pc ${pc.connectionState}`);
+      render();
+    };
+    return pc;
+  }
+
+  async function call(restart) {
+    const pc = newPeer();
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    send({ type: "offer", sdp: offer.sdp, restart: Boolean(restart) });
+  }
+
+  async function flush() {
+    for (const candidate of pending) await room.pc.addIceCandidate(candidate);
+    pending = [];
+  }
+
+  const handlers = {
+    async state(m) {
+      room.present = m.present; room.admitted = m.admitted;
+      if (cfg.role === "doctor" && m.admitted && familyPresent()) await call(true);
+    },
+    async presence(m) {
+      room.present = m.present;
+      if (m.event === "joined" && cfg.role === "doctor" && room.admitted && m.who.role !== "doctor") await call(true);
+      if (m.event === "left" && (m.who.role === "doctor" || cfg.role === "doctor") && !others().length) closePeer();
+    },
+    async admitted() {
+      room.admitted = true;
+      if (cfg.role === "doctor" && familyPresent()) await call(false);
+    },
+    async offer(m) {
+      const pc = newPeer();
+      await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+      await flush();
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      send({ type: "answer", sdp: answer.sdp });
+    },
+    async answer(m) {
+      if (!room.pc) return;
+      await room.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+      await flush();
+    },
+    async ice(m) {
+      if (!m.candidate) return;
+      if (room.pc && room.pc.remoteDescription) await room.pc.addIceCandidate(m.candidate);
+      else pending.push(m.candidate);
+    },
+    async hangup() { closePeer(); },
+    async chat(m) { showChat(m.from.name, m.from.role, m.text); },
+    async ended() {
+      room.ended = true; closePeer();
+      if (localStream) localStream.getTracks().forEach((track) => track.stop());
+    },
+    async error(m) { room.log.push(`error ${m.code}: ${m.message}`); setStatus(`${m.message}`); },
+    async pong() {},
+  };
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/consultations/${cfg.consultationId}/`);
+    room.ws = ws;
+    ws.onmessage = async (event) => {
+      const message = JSON.parse(event.data);
+      room.log.push(`in ${message.type}`);
+      try { await (handlers[message.type] || (() => {}))(message); } catch (err) { room.log.push(`handler ${message.type}: ${err}`); }
+      render();
+    };
+    ws.onclose = (event) => {
+      if (room.ws !== ws) return;
+      if (FINAL_CLOSE_CODES.has(event.code) || room.ended) {
+        if (event.code === 1000 || event.code === 4410) room.ended = true;
+        setStatus(CLOSE_REASONS[event.code] || `Disconnected (${event.code})`);
+        render();
+        return;
+      }
+      setStatus(CLOSE_REASONS[event.code] || "Connection lost, reconnecting… 重新连接中");
+      setTimeout(connect, 2000);
+    };
+  }
+
+  function showChat(name, role, text) {
+    const line = document.createElement("div");
+    const who = document.createElement("strong");
+    who.textContent = `${name} (${role}): `;
+    line.append(who, document.createTextNode(text));
+    $("chat-log").append(line);
+    $("chat-log").scrollTop = $("chat-log").scrollHeight;
+  }
+
+  function row(cells) {
+    const tr = document.createElement("tr");
+    cells.forEach((c) => { const td = document.createElement("td"); td.textContent = c; tr.append(td); });
+    return tr;
+  }
+
+  async function loadRecord() {
+    const record = await api(`/api/patients/${cfg.patientId}/record/`);
+    const box = $("record");
+    box.replaceChildren();
+    const h = document.createElement("h2"); h.textContent = "Health record 健康档案"; box.append(h);
+    const add = (label, items) => {
+      const p = document.createElement("p");
+      const b = document.createElement("strong"); b.textContent = label + ": ";
+      p.append(b, document.createTextNode(items.length ? items.join("; ") : "none"));
+      box.append(p);
+    };
+    add("Conditions 诊断", record.conditions.map((c) => `${c.icd10_code} ${c.name}${c.onset_date ? " (since " + c.onset_date.slice(0, 4) + ")" : ""}`));
+    add("Allergies 过敏", record.allergies.map((a) => `${a.substance} – ${a.reaction} (${a.severity})`));
+    add("Medications 用药", record.medications.map((m) => `${m.name} ${m.dose} ${m.frequency}`));
+    add("Latest eGFR", record.latest_egfr ? [`${record.latest_egfr.value} ${record.latest_egfr.unit} (${record.latest_egfr.measured_at.slice(0, 10)})`] : []);
+    const table = document.createElement("table"); table.className = "readings";
+    table.append(row(["Blood pressure 血压", "mmHg", "pulse"]));
+    record.blood_pressure.forEach((r) => table.append(row([r.measured_at.slice(0, 16).replace("T", " "), `${r.systolic}/${r.diastolic}`, r.pulse ?? ""])));
+    box.append(table);
+  }
+
+  async function saveNotes(event) {
+    event.preventDefault();
+    const form = new FormData($("notes-form"));
+    const diagnosis = String(form.get("diagnosis") || "").split("\n").map((l) => l.trim()).filter(Boolean)
+      .map((line) => { const [code, ...name] = line.split(/\s+/); return { code, name: name.join(" ") }; });
+    const body = { chief_complaint: form.get("chief_complaint"), notes: form.get("notes"), follow_up_advice: form.get("follow_up_advice") };
+    if (diagnosis.length) body.diagnosis = diagnosis;
+    try {
+      await api(`/api/consultations/${cfg.consultationId}/`, { method: "PATCH", body: JSON.stringify(body) });
+      $("notes-status").textContent = "Saved 已保存";
+    } catch (err) { $("notes-status").textContent = err.message; }
+  }
+
+  async function start() {
+    try { iceServers = (await api(`/api/consultations/${cfg.consultationId}/ice-servers/`)).ice_servers; } catch (err) { room.log.push(`ice ${err}`); }
+    try {
+      localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+      $("local").srcObject = localStream;
+    } catch (err) {
+      setStatus("Camera or microphone unavailable: " + err.message);
+    }
+    const history = await api(`/api/consultations/${cfg.consultationId}/messages/?page_size=100`);
+    history.results.forEach((m) => showChat(m.sender, m.role, m.text));
+    connect();
+    if (cfg.role === "doctor") {
+      $("admit").onclick = () => send({ type: "admit" });
+      $("end").onclick = () => { if (confirm("End this consultation? 结束问诊？")) send({ type: "end" }); };
+      $("notes-form").onsubmit = saveNotes;
+      loadRecord().catch((err) => { $("record").textContent = err.message; });
+    }
+    $("hangup").onclick = () => { send({ type: "hangup" }); closePeer(); render(); };
+    $("redial").onclick = () => { if (cfg.role === "doctor" && room.admitted) call(true); else send({ type: "ping" }); };
+    $("chat-form").onsubmit = (event) => {
+      event.preventDefault();
+      const text = $("chat-text").value.trim();
+      if (text) send({ type: "chat", text });
+      $("chat-text").value = "";
+    };
+  }
+
+  start();
+})();
