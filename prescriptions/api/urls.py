@@ -1,0 +1,11 @@
+from rest_framework.routers import DefaultRouter
+
+from prescriptions.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("drugs", views.DrugViewSet, basename="drug")
+router.register("signing-keys", views.SigningKeyViewSet, basename="signing-key")
+router.register("prescriptions", views.PrescriptionViewSet, basename="prescription")
+
+urlpatterns = router.urls

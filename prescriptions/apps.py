@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PrescriptionsConfig(AppConfig):
+    name = "prescriptions"
+    verbose_name = "Formulary and e-prescriptions"

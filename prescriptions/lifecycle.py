@@ -1,0 +1,459 @@
+"""The e-prescription's life: write, check, sign, review, revise, void, expire, dispense.
+
+TRANSITIONS is the whole state machine; `_transition` is the only place `status` changes,
+and it refuses any other move with a 409 naming the current state. Every verb locks the
+prescription row first (select_for_update), so two requests racing on one prescription
+(sign and void, approve and expire, void and dispense) are serialised: the second sees the
+first's result and, if that leaves no way forward, gets the 409.
+
+The doctor may not void while the prescription is `signed` (in review): it is in the
+review pharmacist's hands then, and rejecting it is how it goes back to the doctor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cloudhospital.audit import stamp
+from cloudhospital.errors import DomainError
+from cloudhospital.models import Role, User
+from consult.models import Consultation, ConsultationStatus
+from consult.records import ICD10_PATTERN
+from prescriptions import checks, signing
+from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionStatus
+from prescriptions.selectors import is_review_pharmacist, signed_content
+
+S = PrescriptionStatus
+TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.SIGNED, S.VOIDED},
+    S.SIGNED: {S.APPROVED, S.REJECTED, S.EXPIRED},
+    S.APPROVED: {S.DISPENSED, S.EXPIRED, S.VOIDED},
+    S.REJECTED: set(),
+    S.DISPENSED: set(),
+    S.EXPIRED: set(),
+    S.VOIDED: set(),
+}
+# A prescription that may still reach a pharmacy: the expiry task looks at these.
+LIVE_STATUSES = (S.SIGNED, S.APPROVED)
+
+# The consultation's doctor may prescribe while it is in progress and for a day after.
+PRESCRIBING_AFTER_END = timedelta(hours=24)
+REASON_MAX = 500
+DIAGNOSES_MAX = 20
+
+
+def valid_days() -> timedelta:
+    return timedelta(days=settings.PRESCRIPTION_VALID_DAYS)
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    """One line as the doctor writes it; positions come from the order of the list."""
+
+    drug: Drug
+    dose: Decimal
+    dose_unit: str
+    frequency: str
+    days_supply: int
+    quantity: int
+    route: str = ""
+    instructions: str = ""
+
+
+@dataclass(frozen=True)
+class Saved:
+    prescription: Prescription
+    findings: list[checks.Finding]
+
+
+# --- Helpers ----------------------------------------------------------------------------
+def _locked(prescription: Prescription | int) -> Prescription:
+    pk = prescription.pk if isinstance(prescription, Prescription) else prescription
+    return Prescription.objects.select_for_update().get(pk=pk)
+
+
+def _transition(prescription: Prescription, to: str, *, by, reason: str, now: datetime | None = None) -> Prescription:
+    """Move a locked `prescription` to `to`, or refuse (409 naming the current state).
+    Callers set the fields that go with the move first; this stamps who and why and saves."""
+    current = prescription.status
+    if to not in TRANSITIONS[current]:
+        raise DomainError(
+            f"The prescription is {current}; it cannot become {to}.", code="invalid_transition", status=409,
+        )
+    prescription.status = to
+    prescription.updated_at = now or timezone.now()
+    stamp(prescription, by=by, reason=reason or to)
+    prescription.save()
+    return prescription
+
+
+def _refuse_if_past_expiry(prescription: Prescription, now: datetime) -> None:
+    # The beat task may not have run yet; the clock, not the task, decides validity.
+    if prescription.expires_at is not None and now >= prescription.expires_at:
+        raise DomainError(
+            f"The prescription expired at {timezone.localtime(prescription.expires_at):%Y-%m-%d %H:%M}.",
+            code="prescription_expired", status=409,
+        )
+
+
+def _reason(reason: str | None, *, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why.", code="reason_required", field=field, status=400)
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"At most {REASON_MAX} characters.", code="reason_too_long", field=field, status=400)
+    return reason
+
+
+def diagnosis_clean(diagnosis) -> list[dict]:
+    """1 to 20 ICD-10 diagnoses as [{code, name}], codes upper-cased; 400 on `diagnosis` otherwise."""
+    if not isinstance(diagnosis, list) or not diagnosis or len(diagnosis) > DIAGNOSES_MAX:
+        raise DomainError(f"Give 1 to {DIAGNOSES_MAX} diagnoses as [{{code, name}}].", code="diagnosis_required",
+                          field="diagnosis", status=400)
+    cleaned, seen = [], set()
+    for index, entry in enumerate(diagnosis):
+        code = entry.get("code") if isinstance(entry, dict) else None
+        if not isinstance(code, str):
+            raise DomainError("Each diagnosis needs an ICD-10 `code`.", code="diagnosis_invalid",
+                              field=f"diagnosis[{index}].code", status=400)
+        code = code.strip().upper()
+        if not ICD10_PATTERN.match(code):
+            raise DomainError(f"{code[:12]!r} is not an ICD-10 code.", code="invalid_icd10",
+                              field=f"diagnosis[{index}].code", status=400)
+        if code in seen:
+            continue
+        seen.add(code)
+        name = entry.get("name")
+        cleaned.append({"code": code, "name": (name.strip()[:120] if isinstance(name, str) else "") or code})
+    return cleaned
+
+
+def _require_prescriber(by, consultation: Consultation) -> None:
+    if getattr(by, "role", None) != Role.DOCTOR or consultation.booking.slot.doctor.user_id != by.pk:
+        raise DomainError("Only the consultation's doctor may prescribe for it.", code="not_the_doctor",
+                          field="consultation", status=403)
+
+
+def _require_prescribing_window(consultation: Consultation, now: datetime) -> None:
+    if consultation.status == ConsultationStatus.IN_PROGRESS:
+        return
+    if consultation.status == ConsultationStatus.ENDED and consultation.ended_at and (
+        now <= consultation.ended_at + PRESCRIBING_AFTER_END
+    ):
+        return
+    state = "has not started" if consultation.status == ConsultationStatus.WAITING else "ended more than 24 hours ago"
+    raise DomainError(f"The consultation {state}; prescribe while it is in progress or up to 24 hours after it ends.",
+                      code="prescribing_closed", field="consultation", status=409)
+
+
+def _require_author(by, prescription: Prescription) -> None:
+    if getattr(by, "pk", None) != prescription.doctor_id:
+        raise DomainError("Only the prescribing doctor may do this.", code="not_the_prescriber", status=403)
+
+
+def _require_reviewer(by) -> None:
+    if not is_review_pharmacist(by):
+        raise DomainError("Only a review pharmacist of the hospital may review prescriptions.",
+                          code="not_a_review_pharmacist", status=403)
+
+
+def _item_inputs(items: Sequence[ItemDraft]) -> list[checks.ItemInput]:
+    return [
+        checks.ItemInput(position=index, drug=item.drug, dose=item.dose, dose_unit=item.dose_unit,
+                         frequency=item.frequency, days_supply=item.days_supply, quantity=item.quantity)
+        for index, item in enumerate(items)
+    ]
+
+
+def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool) -> list[checks.Finding]:
+    if len(items) > settings.PRESCRIPTION_MAX_ITEMS:
+        # 处方管理办法 art. 6: at most five medicines on one prescription.
+        raise DomainError(f"At most {settings.PRESCRIPTION_MAX_ITEMS} items on one prescription.",
+                          code="too_many_items", field="items", status=400)
+    for index, item in enumerate(items):
+        for name in ("route", "instructions"):
+            value = getattr(item, name)
+            limit = PrescriptionItem._meta.get_field(name).max_length
+            if not isinstance(value, str) or len(value) > limit:
+                raise DomainError(f"At most {limit} characters.", code=f"{name}_invalid",
+                                  field=f"items[{index}].{name}", status=400)
+    return checks.prescription_check(patient=patient, items=_item_inputs(items), long_term=long_term)
+
+
+def _items_replace(prescription: Prescription, items: Sequence[ItemDraft], *, by) -> None:
+    prescription.items.all().delete()
+    for index, item in enumerate(items):
+        row = PrescriptionItem(
+            prescription=prescription, position=index, drug=item.drug, dose=Decimal(item.dose),
+            dose_unit=item.dose_unit.strip(), frequency=item.frequency, route=item.route.strip() or item.drug.route,
+            days_supply=item.days_supply, quantity=item.quantity, instructions=item.instructions.strip(),
+        )
+        stamp(row, by=by, reason="prescription item written")
+        row.save()
+
+
+def prescription_findings(prescription: Prescription, *, long_term: bool | None = None) -> list[checks.Finding]:
+    """The safety findings for the prescription's saved items against the patient's record today
+    (with the long-term flag as saved unless `long_term` is given)."""
+    items = list(prescription.items.select_related("drug").order_by("position"))
+    long_term = prescription.long_term if long_term is None else long_term
+    return checks.prescription_check(patient=prescription.patient, items=items, long_term=long_term)
+
+
+def prescription_findings_for(*, patient, items: Sequence[ItemDraft], long_term: bool = False) -> list[checks.Finding]:
+    """Dry run: the findings `items` would have for `patient`, nothing saved. 400 for malformed items."""
+    return _items_check(patient=patient, items=items, long_term=long_term)
+
+
+# --- Verbs ------------------------------------------------------------------------------
+@transaction.atomic
+def prescription_create(*, by: User, consultation: Consultation, diagnosis, items: Sequence[ItemDraft],
+                        long_term: bool = False, notes: str = "") -> Saved:
+    """The consultation's doctor writes a draft for the consultation's patient.
+
+    Allowed while the consultation is in progress or up to 24 hours after it ended (409
+    `prescribing_closed`); anyone else is refused (403 `not_the_doctor`, field
+    `consultation`). Diagnosis (400 naming `diagnosis[i].code`) and items (400 naming
+    `items[i].<field>`, see checks.item_validate) are validated before anything is saved.
+    Returns the draft with its safety findings; blocks do not stop a draft, only signing.
+    """
+    consultation = Consultation.objects.select_for_update().select_related(
+        "booking__slot__doctor", "booking__patient").get(pk=consultation.pk)
+    _require_prescriber(by, consultation)
+    now = timezone.now()
+    _require_prescribing_window(consultation, now)
+    diagnosis = diagnosis_clean(diagnosis)
+    patient = consultation.booking.patient
+    findings = _items_check(patient=patient, items=items, long_term=bool(long_term))
+    prescription = Prescription(
+        consultation=consultation, patient=patient, doctor=by, diagnosis=diagnosis, long_term=bool(long_term),
+        notes=(notes or "").strip()[:500], created_at=now, updated_at=now,
+    )
+    stamp(prescription, by=by, reason="draft written")
+    prescription.save()
+    _items_replace(prescription, items, by=by)
+    return Saved(prescription, findings)
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def prescription_update(*, by: User, prescription: Prescription, diagnosis=_UNSET, items=_UNSET,
+                        long_term=_UNSET, notes=_UNSET) -> Saved:
+    """The prescribing doctor edits a draft: any of diagnosis, long-term flag, notes, and the
+    items (replaced as a whole). Only drafts (409 naming the state); only the author (403).
+    Validation as in `prescription_create`; the findings are those of the result."""
+    prescription = _locked(prescription)
+    _require_author(by, prescription)
+    if prescription.status != S.DRAFT:
+        raise DomainError(f"The prescription is {prescription.status}; only a draft can be edited.",
+                          code="not_editable", status=409)
+    if prescription.previous_id is None:
+        _require_prescribing_window(prescription.consultation, timezone.now())
+    if diagnosis is not _UNSET:
+        prescription.diagnosis = diagnosis_clean(diagnosis)
+    if long_term is not _UNSET:
+        prescription.long_term = bool(long_term)
+    if notes is not _UNSET:
+        prescription.notes = (notes or "").strip()[:500]
+    if items is not _UNSET:
+        findings = _items_check(patient=prescription.patient, items=items, long_term=prescription.long_term)
+        _items_replace(prescription, items, by=by)
+    else:
+        findings = prescription_findings(prescription)
+    prescription.updated_at = timezone.now()
+    stamp(prescription, by=by, reason="draft edited")
+    prescription.save()
+    return Saved(prescription, findings)
+
+
+def content_hash(content: dict) -> str:
+    return hashlib.sha256(signing.canonical_json(content)).hexdigest()
+
+
+@transaction.atomic
+def prescription_sign(*, by: User, prescription: Prescription, overrides: Mapping[str, str] | None = None) -> Saved:
+    """The prescribing doctor signs a draft: draft -> signed, into the review queue.
+
+    Runs every safety check again: any block refuses (422 `safety_block`), each warning
+    needs a written reason in `overrides` keyed by the finding's key (422
+    `override_reason_required`); the reasons are stored. The canonical content (patient,
+    doctor, items, diagnosis, issue time) is signed with the doctor's Ed25519 key; the
+    signature, key id, content hash and content are stored, and the prescription expires
+    PRESCRIPTION_VALID_DAYS after signing unless dispensed. 403 for anyone but the author,
+    409 naming the state when it is not a draft.
+    """
+    prescription = _locked(prescription)
+    _require_author(by, prescription)
+    if prescription.status != S.DRAFT:
+        raise DomainError(f"The prescription is {prescription.status}; it cannot become signed.",
+                          code="invalid_transition", status=409)
+    now = timezone.now()
+    if prescription.previous_id is None:
+        _require_prescribing_window(prescription.consultation, now)
+    findings = prescription_findings(prescription)
+    if overrides is not None and not (isinstance(overrides, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
+        raise DomainError("Overrides are {finding key: reason}.", code="overrides_invalid", field="overrides", status=400)
+    accepted = checks.overrides_validate(findings=findings, reasons=overrides or {})
+    prescription.issued_at = prescription.signed_at = now
+    prescription.expires_at = now + valid_days()
+    content = signing.canonical_content(signed_content(prescription))
+    key_id, signature = signing.content_sign(signer=by, content=content)
+    prescription.key_id, prescription.signature = key_id, signature
+    prescription.content_hash = content_hash(content)
+    prescription.signed_content = content
+    prescription.override_reasons = accepted
+    _transition(prescription, S.SIGNED, by=by, reason="signed", now=now)
+    return Saved(prescription, findings)
+
+
+@transaction.atomic
+def prescription_approve(*, by: User, prescription: Prescription, reason: str = "") -> Prescription:
+    """A review pharmacist approves a signed prescription: signed -> approved, dispensable.
+
+    403 for anyone but a review pharmacist; 409 naming the state when it is not awaiting
+    review, or `prescription_expired` when its validity has run out.
+    """
+    _require_reviewer(by)
+    prescription = _locked(prescription)
+    now = timezone.now()
+    if prescription.status == S.SIGNED:
+        _refuse_if_past_expiry(prescription, now)
+    prescription.reviewed_by, prescription.reviewed_at = by, now
+    prescription.review_reason = (reason or "").strip()[:REASON_MAX]
+    return _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
+
+
+@transaction.atomic
+def prescription_reject(*, by: User, prescription: Prescription, reason: str) -> Prescription:
+    """A review pharmacist rejects a signed prescription with a reason: signed -> rejected,
+    back to the doctor, who may revise it. 400 without a reason, 403 for anyone but a review
+    pharmacist, 409 naming the state when it is not awaiting review."""
+    _require_reviewer(by)
+    reason = _reason(reason)
+    prescription = _locked(prescription)
+    now = timezone.now()
+    prescription.reviewed_by, prescription.reviewed_at, prescription.review_reason = by, now, reason
+    return _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
+
+
+@transaction.atomic
+def prescription_revise(*, by: User, prescription: Prescription) -> Saved:
+    """The prescribing doctor starts a revision of a rejected prescription: a new draft,
+    version + 1, `previous` pointing at the rejected one, with its diagnosis, flag and items
+    copied. The rejected one stays exactly as it was. Once per rejection (409 `already_revised`);
+    only from `rejected` (409 naming the state); only the author (403). The 24-hour
+    prescribing window does not apply: review may take longer than that.
+    """
+    old = _locked(prescription)
+    _require_author(by, old)
+    if old.status != S.REJECTED:
+        raise DomainError(f"The prescription is {old.status}; only a rejected one can be revised.",
+                          code="invalid_transition", status=409)
+    if Prescription.objects.filter(previous=old).exists():
+        raise DomainError("This prescription was already revised.", code="already_revised", status=409)
+    now = timezone.now()
+    new = Prescription(
+        consultation_id=old.consultation_id, patient_id=old.patient_id, doctor=by, diagnosis=old.diagnosis,
+        long_term=old.long_term, notes=old.notes, version=old.version + 1, previous=old, created_at=now, updated_at=now,
+    )
+    stamp(new, by=by, reason=f"revision of {old.pk} after rejection")
+    new.save()
+    items = [
+        ItemDraft(drug=i.drug, dose=i.dose, dose_unit=i.dose_unit, frequency=i.frequency, days_supply=i.days_supply,
+                  quantity=i.quantity, route=i.route, instructions=i.instructions)
+        for i in old.items.select_related("drug").order_by("position")
+    ]
+    _items_replace(new, items, by=by)
+    return Saved(new, prescription_findings(new))
+
+
+@transaction.atomic
+def prescription_void(*, by: User, prescription: Prescription, reason: str) -> Prescription:
+    """The prescribing doctor voids a draft or an approved, not yet dispensed prescription,
+    with a reason. 400 without a reason, 403 for anyone but the author, 409 naming the state
+    otherwise (in review, rejected, dispensed, expired, voided)."""
+    reason = _reason(reason)
+    prescription = _locked(prescription)
+    _require_author(by, prescription)
+    now = timezone.now()
+    prescription.voided_at, prescription.voided_reason = now, reason
+    return _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
+
+
+@transaction.atomic
+def prescription_expire(*, prescription: Prescription | int, now: datetime | None = None) -> bool:
+    """Expire a signed or approved prescription whose validity (PRESCRIPTION_VALID_DAYS after
+    signing) has run out without dispensing. Idempotent: returns False and changes nothing
+    when it is already expired, was dispensed or voided meanwhile, or is not due yet."""
+    prescription = _locked(prescription)
+    now = now or timezone.now()
+    if prescription.status not in LIVE_STATUSES or prescription.expires_at is None or now < prescription.expires_at:
+        return False
+    _transition(prescription, S.EXPIRED, by=None, reason="expired: not dispensed in time", now=now)
+    return True
+
+
+def prescriptions_expire_due(*, now: datetime | None = None) -> int:
+    """Expire every live prescription past its validity; each in its own transaction, so one
+    failure does not hold back the rest. Returns how many were expired."""
+    now = now or timezone.now()
+    due = Prescription.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now).values_list("pk", flat=True)
+    return sum(prescription_expire(prescription=pk, now=now) for pk in list(due))
+
+
+@transaction.atomic
+def prescription_dispense(*, prescription: Prescription, by=None, reason: str = "") -> Prescription:
+    """Record that a pharmacy dispensed an approved prescription: approved -> dispensed.
+
+    For the pharmacy's order flow (`by` is its staff user, or None for a pharmacy token).
+    409 naming the state when it is not approved, `prescription_expired` when past validity.
+    """
+    prescription = _locked(prescription)
+    now = timezone.now()
+    if prescription.status == S.APPROVED:
+        _refuse_if_past_expiry(prescription, now)
+    prescription.dispensed_at = now
+    by = by if isinstance(by, User) else None
+    return _transition(prescription, S.DISPENSED, by=by, reason=reason or "dispensed", now=now)
+
+
+def prescription_verify(prescription: Prescription) -> tuple[bool, str]:
+    """Whether the prescription is intact: its stored signature verifies over the content
+    rebuilt from the rows now, with a key of the prescribing doctor. Returns (valid, reason);
+    the reason names what changed when the rows differ from what was signed."""
+    if prescription.status == S.DRAFT or not prescription.signature:
+        return False, "Not signed: the prescription is a draft."
+    current = signing.canonical_content(signed_content(prescription))
+    if prescription.signed_content is not None and current != prescription.signed_content:
+        changed = ", ".join(_differences(prescription.signed_content, current)) or "content"
+        return False, f"The prescription differs from what was signed ({changed}); the signature no longer covers it."
+    valid, reason = signing.content_verify(content=current, key_id=prescription.key_id,
+                                           signature=prescription.signature, expected_signer=prescription.doctor)
+    if valid and prescription.content_hash and prescription.content_hash != content_hash(current):
+        return False, "The stored content hash does not match the signed content."
+    return valid, reason
+
+
+def _differences(signed, current, path: str = "") -> list[str]:
+    if isinstance(signed, dict) and isinstance(current, dict):
+        out = []
+        for key in sorted(set(signed) | set(current)):
+            out += _differences(signed.get(key), current.get(key), f"{path}.{key}" if path else key)
+        return out
+    if isinstance(signed, list) and isinstance(current, list) and len(signed) == len(current):
+        out = []
+        for index, (a, b) in enumerate(zip(signed, current)):
+            out += _differences(a, b, f"{path}[{index}]")
+        return out
+    return [] if signed == current else [path or "content"]

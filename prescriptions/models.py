@@ -1,0 +1,249 @@
+"""The formulary, the doctors' signing keys, and e-prescriptions."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class TherapeuticClass(models.TextChoices):
+    ACE_INHIBITOR = "ace_inhibitor", "ACE inhibitor"
+    ARB = "arb", "Angiotensin II receptor blocker (ARB)"
+    DIHYDROPYRIDINE_CCB = "dihydropyridine_ccb", "Dihydropyridine calcium-channel blocker"
+    THIAZIDE_DIURETIC = "thiazide_diuretic", "Thiazide / thiazide-like diuretic"
+    BETA_BLOCKER = "beta_blocker", "Beta blocker"
+    POTASSIUM_SPARING_DIURETIC = "potassium_sparing_diuretic", "Potassium-sparing diuretic"
+    NSAID = "nsaid", "NSAID"
+    STATIN = "statin", "Statin"
+    BIGUANIDE = "biguanide", "Biguanide"
+    ANTIPLATELET = "antiplatelet", "Antiplatelet"
+    LOOP_DIURETIC = "loop_diuretic", "Loop diuretic"
+    SULFONYLUREA = "sulfonylurea", "Sulfonylurea"
+
+
+class Drug(models.Model):
+    """A formulary entry: one product form and strength, with its dosing and renal rules.
+
+    Doses are in `strength_unit` per day. The renal rule has up to three steps, eGFR in
+    mL/min/1.73m2: below `renal_contraindicated_below` the drug must not be given; below
+    `renal_cap_below` the daily dose must not exceed `renal_max_daily_dose`; below the
+    milder `renal_reduce_below` it must not exceed `renal_reduced_max_daily_dose`
+    (metformin needs both caps: 1500 mg below 60, 1000 mg below 45).
+
+    `ingredient` / `ingredient_zh` name the active moiety without salt or form ("amlodipine",
+    "氨氯地平") so an allergy recorded as "氨氯地平" matches "苯磺酸氨氯地平片".
+    `allergy_groups` lists cross-reacting groups beyond the therapeutic class, e.g.
+    hydrochlorothiazide is a sulfonamide derivative and aspirin cross-reacts with NSAIDs.
+    """
+
+    code = models.CharField(max_length=20, unique=True)
+    generic_name = models.CharField(max_length=80)
+    generic_name_zh = models.CharField(max_length=80)
+    ingredient = models.CharField(max_length=60, blank=True)
+    ingredient_zh = models.CharField(max_length=30, blank=True)
+    atc_code = models.CharField("ATC code", max_length=8, blank=True)
+    form = models.CharField(max_length=40)
+    strength = models.DecimalField(max_digits=8, decimal_places=2)
+    strength_unit = models.CharField(max_length=10, default="mg")
+    route = models.CharField(max_length=20, default="oral")
+    therapeutic_class = models.CharField(max_length=30, choices=TherapeuticClass.choices)
+    allergy_groups = models.JSONField(default=list, blank=True)
+    usual_daily_dose = models.DecimalField(max_digits=8, decimal_places=2)
+    max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2)
+    renal_contraindicated_below = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    renal_cap_below = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    renal_max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    renal_reduce_below = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    renal_reduced_max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    prescription_only = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    source_note = models.CharField(max_length=300, blank=True, help_text="Label or guideline the doses come from.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["generic_name", "strength"]
+        indexes = [models.Index(fields=["therapeutic_class", "generic_name"], name="drug_class_name")]
+        constraints = [
+            # A cap without its threshold (or the reverse) would silently never apply.
+            models.CheckConstraint(
+                name="drug_renal_cap_pair",
+                condition=Q(renal_cap_below__isnull=True, renal_max_daily_dose__isnull=True)
+                | Q(renal_cap_below__isnull=False, renal_max_daily_dose__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="drug_renal_reduce_pair",
+                condition=Q(renal_reduce_below__isnull=True, renal_reduced_max_daily_dose__isnull=True)
+                | Q(renal_reduce_below__isnull=False, renal_reduced_max_daily_dose__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="drug_doses_positive",
+                condition=Q(strength__gt=0, usual_daily_dose__gt=0, max_daily_dose__gte=models.F("usual_daily_dose")),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.generic_name_zh} {self.generic_name} {self.strength:g}{self.strength_unit} {self.form}"
+
+    def renal_cap(self, egfr) -> tuple | None:
+        """The strictest renal dose cap that applies at `egfr`: (max_daily_dose, below), or None."""
+        if egfr is None:
+            return None
+        steps = [
+            (self.renal_max_daily_dose, self.renal_cap_below),
+            (self.renal_reduced_max_daily_dose, self.renal_reduce_below),
+        ]
+        applicable = [(cap, below) for cap, below in steps if below is not None and egfr < below]
+        return min(applicable, key=lambda step: step[0]) if applicable else None
+
+    @property
+    def has_renal_rule(self) -> bool:
+        return any(v is not None for v in (self.renal_contraindicated_below, self.renal_cap_below, self.renal_reduce_below))
+
+
+class SigningKey(models.Model):
+    """A doctor's Ed25519 key pair for signing prescriptions.
+
+    The public key is published so a pharmacy can verify offline. The private key never
+    leaves the server and is stored only encrypted (see prescriptions.signing). A doctor has
+    at most one current key: rotation *retires* the old one (it stops signing but still
+    verifies what it signed); revocation marks a key compromised, and every signature made
+    with it then verifies as invalid.
+    """
+
+    ALGORITHM = "Ed25519"
+
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signing_keys")
+    key_id = models.CharField(max_length=40, unique=True)
+    algorithm = models.CharField(max_length=10, default=ALGORITHM, editable=False)
+    public_key = models.CharField(max_length=64, help_text="Raw 32-byte Ed25519 public key, base64.")
+    private_key_encrypted = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["private_key_encrypted"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two first-use requests racing cannot give a doctor two current keys.
+            models.UniqueConstraint(
+                fields=["doctor"],
+                condition=Q(retired_at__isnull=True, revoked_at__isnull=True),
+                name="one_current_signing_key_per_doctor",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.key_id} ({self.doctor.full_name})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.retired_at is None and self.revoked_at is None
+
+
+class PrescriptionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed, awaiting pharmacist review"
+    APPROVED = "approved", "Approved by the review pharmacist"
+    REJECTED = "rejected", "Rejected by the review pharmacist"
+    DISPENSED = "dispensed", "Dispensed"
+    EXPIRED = "expired", "Expired"
+    VOIDED = "voided", "Voided by the doctor"
+
+
+class Prescription(models.Model):
+    """An e-prescription written in a consultation.
+
+    Status changes only through prescriptions.lifecycle, whose TRANSITIONS table is the state
+    machine. `patient` and `doctor` copy the consultation's booking so lists can filter
+    without joins. Once signed, the content (patient, doctor, items, diagnosis, issued_at)
+    is covered by `signature`; `content_hash` is the SHA-256 of the canonical JSON signed.
+    A revision after rejection is a new row with `previous` pointing at the rejected one.
+    """
+
+    consultation = models.ForeignKey("consult.Consultation", on_delete=models.PROTECT, related_name="prescriptions")
+    patient = models.ForeignKey("consult.Patient", on_delete=models.PROTECT, related_name="prescriptions")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriptions_written")
+    status = models.CharField(max_length=10, choices=PrescriptionStatus.choices, default=PrescriptionStatus.DRAFT)
+    diagnosis = models.JSONField(help_text='ICD-10 diagnoses: [{"code": "I10", "name": "原发性高血压"}].')
+    long_term = models.BooleanField("long-term prescription (长期处方)", default=False)
+    notes = models.CharField(max_length=500, blank=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="revision"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signature = models.CharField(max_length=100, blank=True, help_text="Ed25519 signature, base64.")
+    key_id = models.CharField(max_length=40, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the signed canonical JSON.")
+    signed_content = models.JSONField(
+        null=True, blank=True, editable=False,
+        help_text="The content as signed (canonical form), for offline verification and to name what changed.",
+    )
+    override_reasons = models.JSONField(default=dict, blank=True, help_text="{finding key: reason} accepted at signing.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="prescriptions_reviewed"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(max_length=500, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_reason = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    dispensed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "status"], name="rx_patient_status"),
+            models.Index(fields=["doctor", "status"], name="rx_doctor_status"),
+            models.Index(fields=["status", "signed_at"], name="rx_status_signed"),
+            models.Index(fields=["status", "expires_at"], name="rx_status_expires"),
+        ]
+        constraints = [
+            # Either never signed (a draft, or a draft voided before signing) or fully signed:
+            # a signed-onwards row without its signature could never be verified.
+            models.CheckConstraint(
+                name="rx_signed_has_signature",
+                condition=(Q(status__in=["draft", "voided"], signature="", key_id="", signed_at__isnull=True))
+                | (~Q(status="draft") & ~Q(signature="") & ~Q(key_id="") & Q(signed_at__isnull=False)),
+            ),
+        ]
+
+    def __str__(self):
+        return f"Rx {self.pk} v{self.version} {self.patient_id} ({self.status})"
+
+
+class PrescriptionItem(models.Model):
+    """One line of a prescription. Items are replaced wholesale while the prescription is a draft."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="+")
+    dose = models.DecimalField(max_digits=8, decimal_places=3)
+    dose_unit = models.CharField(max_length=10)
+    frequency = models.CharField(max_length=4)
+    route = models.CharField(max_length=20, default="oral")
+    days_supply = models.PositiveSmallIntegerField()
+    quantity = models.PositiveIntegerField(help_text="Dosage units (tablets, capsules) to dispense.")
+    instructions = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["prescription", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["prescription", "position"], name="rx_item_unique_position"),
+            models.CheckConstraint(name="rx_item_positive", condition=Q(dose__gt=0, days_supply__gt=0, quantity__gt=0)),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.drug.generic_name} {self.dose:g}{self.dose_unit} {self.frequency}"

@@ -1,0 +1,54 @@
+"""The printable prescription (A5, Chinese), for patients who want paper.
+
+Session login and the same visibility as the API (prescriptions_visible_to), so a foreign
+id is a 404. The QR code carries the verify URL and is drawn inline as SVG: the page needs
+nothing from elsewhere to print.
+"""
+
+import qrcode
+import qrcode.image.svg
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from prescriptions.checks import FREQUENCIES
+from prescriptions.lifecycle import prescription_verify
+from prescriptions.selectors import prescriptions_for_display, prescriptions_visible_to
+
+STATUS_ZH = {
+    "draft": "草稿（未签名，不可用于取药）", "signed": "已签名，待药师审核", "approved": "药师审核通过",
+    "rejected": "药师审核未通过", "dispensed": "已发药", "expired": "已过期", "voided": "已作废",
+}
+
+
+def qr_svg(text: str) -> str:
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=6, border=1)
+    return image.to_string(encoding="unicode")
+
+
+@login_required
+def prescription_print(request, prescription_id: int):
+    prescription = prescriptions_for_display(prescriptions_visible_to(request.user)).filter(pk=prescription_id).first()
+    if prescription is None:
+        raise Http404("No such prescription.")
+    verify_url = request.build_absolute_uri(reverse("prescription-verify", kwargs={"pk": prescription.pk}))
+    valid, reason = prescription_verify(prescription) if prescription.signature else (False, "")
+    items = [
+        {"item": item, "frequency": FREQUENCIES[item.frequency].label_zh if item.frequency in FREQUENCIES else item.frequency}
+        for item in prescription.items.all()
+    ]
+    profile = getattr(prescription.doctor, "doctor_profile", None)
+    context = {
+        "rx": prescription,
+        "items": items,
+        "patient": prescription.patient,
+        "hospital": profile.hospital.name if profile else "",
+        "status_zh": STATUS_ZH.get(prescription.status, prescription.status),
+        "verify_url": verify_url,
+        "valid": valid,
+        "verify_reason": reason,
+        "qr": mark_safe(qr_svg(verify_url)) if prescription.signature else "",
+    }
+    return render(request, "prescriptions/print.html", context)
