@@ -1,0 +1,200 @@
+"""Shapes of the order endpoints: the family's view, the pharmacy's view (masked, and no
+health record beyond the prescription's items), and the inputs of each step."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.identity import mask_mobile
+from pharmacy.models import Order, OrderKind, OrderStatus
+
+
+def mask_name(name: str) -> str:
+    """Keep the surname (the first character), star the rest: 张林 -> 张*."""
+    name = (name or "").strip()
+    return name[:1] + "*" * min(max(len(name) - 1, 1), 3) if name else ""
+
+
+class OrderLineSerializer(serializers.Serializer):
+    drug_code = serializers.CharField(source="drug.code")
+    drug_name = serializers.CharField(source="drug.__str__")
+    quantity = serializers.IntegerField()
+
+
+class OrderPharmacySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    phone = serializers.CharField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """The family's view. The pickup code appears only while the order waits at the counter."""
+
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    pharmacy = OrderPharmacySerializer()
+    lines = OrderLineSerializer(many=True)
+    pickup_code = serializers.SerializerMethodField()
+    fhir_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "kind", "status", "prescription", "patient", "pharmacy", "lines",
+            "delivery_address", "latitude", "longitude", "contact_name", "contact_phone", "promised_date",
+            "pickup_code", "courier_name", "courier_phone", "tracking_number", "recipient_name", "received_at",
+            "reassignments", "flagged_for_staff", "failure_reason", "created_at", "assigned_at", "accepted_at",
+            "ready_at", "dispatched_at", "completed_at", "updated_at", "fhir_url",
+        ]
+        read_only_fields = fields
+
+    def get_pickup_code(self, order) -> str | None:
+        return order.pickup_code if order.status == OrderStatus.READY_FOR_PICKUP else None
+
+    def get_fhir_url(self, order) -> str:
+        return f"/api/orders/{order.pk}/fhir/"
+
+
+class PharmacyOrderItemSerializer(serializers.Serializer):
+    """A prescription line as the pharmacy dispenses it."""
+
+    position = serializers.IntegerField()
+    drug_code = serializers.CharField(source="drug.code")
+    drug_name = serializers.CharField(source="drug.__str__")
+    dose = serializers.DecimalField(max_digits=8, decimal_places=3)
+    dose_unit = serializers.CharField()
+    frequency = serializers.CharField()
+    route = serializers.CharField()
+    days_supply = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    instructions = serializers.CharField()
+
+
+class PharmacyOrderPrescriptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    prescriber = serializers.CharField(source="doctor.full_name")
+    signed_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    key_id = serializers.CharField()
+    items = PharmacyOrderItemSerializer(many=True, source="items.all")
+
+
+class SignatureCheckSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    reason = serializers.CharField()
+    algorithm = serializers.CharField()
+    key_id = serializers.CharField()
+    content_hash = serializers.CharField()
+
+
+class PharmacyOrderSerializer(serializers.ModelSerializer):
+    """The pharmacy's view: items, the patient's name and phone masked unless the medicines
+    go to their door, the address only for deliveries, never the pickup code, and nothing
+    else of the health record."""
+
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    prescription = PharmacyOrderPrescriptionSerializer()
+    lines = OrderLineSerializer(many=True)
+    patient_name = serializers.SerializerMethodField()
+    patient_phone = serializers.SerializerMethodField()
+    delivery_address = serializers.SerializerMethodField()
+    verify_url = serializers.SerializerMethodField()
+    accept_by = serializers.SerializerMethodField()
+    pickup_attempts_left = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "kind", "status", "prescription", "lines", "patient_name", "patient_phone", "delivery_address",
+            "promised_date", "pickup_attempts_left", "courier_name", "courier_phone", "tracking_number",
+            "recipient_name", "received_at", "reject_reason", "attempt", "assigned_at", "accept_by",
+            "accepted_at", "ready_at", "dispatched_at", "completed_at", "verify_url",
+        ]
+        read_only_fields = fields
+
+    def _delivery(self, order) -> bool:
+        return order.kind == OrderKind.DELIVERY
+
+    def get_patient_name(self, order) -> str:
+        return order.contact_name if self._delivery(order) else mask_name(order.patient.full_name)
+
+    def get_patient_phone(self, order) -> str:
+        return order.contact_phone if self._delivery(order) else mask_mobile(order.contact_phone or "")
+
+    def get_delivery_address(self, order) -> str | None:
+        return order.delivery_address if self._delivery(order) else None
+
+    def get_verify_url(self, order) -> str:
+        return f"/api/pharmacy/orders/{order.pk}/verify/"
+
+    def get_accept_by(self, order) -> str | None:
+        if order.status != OrderStatus.PLACED:
+            return None
+        from pharmacy.orders import accept_timeout
+
+        return serializers.DateTimeField().to_representation(order.assigned_at + accept_timeout())
+
+    def get_pickup_attempts_left(self, order) -> int | None:
+        if order.kind != OrderKind.PICKUP:
+            return None
+        return max(settings.PICKUP_CODE_MAX_ATTEMPTS - order.pickup_code_attempts, 0)
+
+
+class PharmacyOrderDetailSerializer(PharmacyOrderSerializer):
+    """The detail adds the signature check, run when the order is read."""
+
+    signature_check = serializers.SerializerMethodField()
+
+    class Meta(PharmacyOrderSerializer.Meta):
+        fields = PharmacyOrderSerializer.Meta.fields + ["signature_check"]
+        read_only_fields = fields
+
+    def get_signature_check(self, order) -> SignatureCheckSerializer:
+        return SignatureCheckSerializer(self.context["signature_check"]).data
+
+
+# --- Inputs ---------------------------------------------------------------------------------
+class PharmaciesQuerySerializer(StrictSerializer):
+    lat = serializers.CharField()
+    lng = serializers.CharField()
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
+
+
+class OrderCreateSerializer(StrictSerializer):
+    prescription = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    kind = serializers.ChoiceField(choices=OrderKind.choices)
+    pharmacy = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
+                                        help_text="Pickup: the chosen pharmacy.")
+    lat = serializers.FloatField(required=False, help_text="Delivery: the address's latitude. Pickup: optional, your position.")
+    lng = serializers.FloatField(required=False)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Delivery address.")
+    contact_name = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    contact_phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+
+class RejectSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class PickUpSerializer(StrictSerializer):
+    pickup_code = serializers.CharField(max_length=12, help_text="The 6-digit code the patient shows.")
+    pharmacist_name = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
+
+
+class DispatchSerializer(StrictSerializer):
+    courier_name = serializers.CharField(max_length=60)
+    courier_phone = serializers.CharField(max_length=20)
+    tracking_number = serializers.CharField(max_length=60)
+
+
+class DeliverSerializer(StrictSerializer):
+    recipient_name = serializers.CharField(max_length=60)
+    received_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    pharmacist_name = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
+
+
+class EmptySerializer(StrictSerializer):
+    pass
