@@ -1,0 +1,79 @@
+"""The web pages: who may open which, and that they act through the same domain rules."""
+
+from datetime import timedelta
+
+import pytest
+
+from consult.models import BookingStatus, Consultation
+from tests.consult.rooms import make_room
+from tests.factories import PASSWORD, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_accepts_a_phone_typed_any_way_and_routes_by_role(client):
+    room = make_room()
+    room.doctor_user.set_password(PASSWORD)
+    room.doctor_user.save()
+    national = room.doctor_user.phone[3:]
+    response = client.post("/login/", {"username": f"{national[:3]}-{national[3:7]}-{national[7:]}", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/home/").url == "/portal/"
+    portal = client.get("/portal/")
+    assert portal.status_code == 200 and room.patient.full_name in portal.content.decode()
+
+
+def test_portal_is_for_doctors_only(client):
+    client.force_login(PatientFactory().account)
+    assert client.get("/portal/").status_code == 403
+    assert client.get("/portal/").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    for url in ("/portal/", "/patient/", "/consult/1/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_family_checks_in_from_their_page_and_lands_in_the_room(client):
+    room = make_room(checked_in=False, open_consultation=False)
+    client.force_login(room.proxy)
+    page = client.get("/patient/").content.decode()
+    assert f'data-booking="{room.booking.pk}"' in page and "check-in" in page
+    response = client.post(f"/patient/bookings/{room.booking.pk}/check-in/")
+    consultation = Consultation.objects.get(booking=room.booking)
+    assert response.url == f"/consult/{consultation.pk}/"
+    room.booking.refresh_from_db()
+    assert room.booking.status == BookingStatus.CHECKED_IN
+    assert client.get(response.url).status_code == 200
+
+
+def test_check_in_too_early_is_refused_with_a_message(client):
+    room = make_room(starts_in=timedelta(hours=3), checked_in=False, open_consultation=False)
+    client.force_login(room.proxy)
+    response = client.post(f"/patient/bookings/{room.booking.pk}/check-in/", follow=True)
+    assert "Check-in opens" in response.content.decode()
+    room.booking.refresh_from_db()
+    assert room.booking.status == BookingStatus.BOOKED
+
+
+def test_strangers_cannot_check_in_open_or_enter_another_familys_room(client):
+    room = make_room()
+    other = make_room()
+    client.force_login(PatientFactory().account)
+    assert client.post(f"/patient/bookings/{room.booking.pk}/check-in/").status_code == 404
+    assert client.get(f"/consult/{room.consultation.pk}/").status_code == 404
+    client.force_login(other.doctor_user)
+    assert client.post(f"/portal/bookings/{room.booking.pk}/open/").status_code == 404
+    assert client.get(f"/consult/{room.consultation.pk}/").status_code == 404
+
+
+def test_room_page_carries_the_config_for_the_script(client):
+    room = make_room()
+    client.force_login(room.doctor_user)
+    html = client.get(f"/consult/{room.consultation.pk}/").content.decode()
+    assert 'id="room-config"' in html and '"role": "doctor"' in html
+    assert "consult/room.js" in html and 'id="notes-form"' in html
+    client.force_login(room.proxy)
+    family_html = client.get(f"/consult/{room.consultation.pk}/").content.decode()
+    assert 'id="notes-form"' not in family_html
