@@ -1,7 +1,9 @@
 """Serializer building blocks shared by every app, and the auth endpoints' shapes."""
 
 from collections.abc import Mapping
+from datetime import date
 
+from django.db import models
 from rest_framework import serializers
 
 from cloudhospital.identity import mask_id_number
@@ -20,12 +22,50 @@ class StrictInput:
         return super().to_internal_value(data)
 
 
+# Dates the service accepts from clients. Python's own limits (years 1 and 9999) leave no
+# room for the day arithmetic and time-zone conversion every date goes through, and no
+# record, slot or reading of this service lies outside these years.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+DATE_RANGE_MESSAGE = f"Must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+
+
+def _check_date_range(day: date) -> None:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise serializers.ValidationError(DATE_RANGE_MESSAGE)
+
+
+class CalendarDateField(serializers.DateField):
+    """A date between EARLIEST_DATE and LATEST_DATE."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        _check_date_range(day)
+        return day
+
+
+class CalendarDateTimeField(serializers.DateTimeField):
+    """A date-time whose date lies between EARLIEST_DATE and LATEST_DATE."""
+
+    def to_internal_value(self, value):
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:  # DRF checks a naive time near year 1 by converting it to UTC
+            raise serializers.ValidationError(DATE_RANGE_MESSAGE) from None
+        _check_date_range(moment.date())
+        return moment
+
+
 class StrictSerializer(StrictInput, serializers.Serializer):
     pass
 
 
 class StrictModelSerializer(StrictInput, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: CalendarDateField,
+        models.DateTimeField: CalendarDateTimeField,
+    }
 
 
 class MaskedIdNumberField(serializers.ReadOnlyField):

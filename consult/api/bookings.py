@@ -15,7 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from cloudhospital.api.filters import IdFilter
-from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from consult import booking as booking_domain
 from consult.api.directory import SlotSerializer
 from consult.models import Booking, Slot
@@ -161,7 +161,7 @@ class WorklistEntrySerializer(serializers.ModelSerializer):
 
 
 class WorklistQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="Local date; today by default.")
+    date = CalendarDateField(required=False, help_text="Local date; today by default.")
 
 
 @extend_schema(parameters=[WorklistQuerySerializer], summary="Doctor: my bookings for a day")

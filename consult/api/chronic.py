@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from cloudhospital.fhir import patient_episode_bundle
 from consult.selectors import bp_trend, patients_visible_to, record_read_log
 from prescriptions.models import PrescriptionStatus
@@ -26,8 +26,8 @@ MARKED_STATUSES = [PrescriptionStatus.SIGNED, PrescriptionStatus.APPROVED, Presc
 
 
 class TrendQuerySerializer(StrictSerializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = CalendarDateField(required=False)
+    date_to = CalendarDateField(required=False)
 
     def validate(self, data):
         today = timezone.localdate()

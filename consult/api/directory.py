@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
 from cloudhospital.api.filters import MAX_ID, IdFilter
-from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from consult.models import Clinic, Doctor, DoctorTitle, Hospital, Slot, Specialty
 from consult.selectors import doctors_directory, slots_available
 
@@ -149,8 +149,8 @@ class SlotQuerySerializer(StrictSerializer):
     clinic = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     doctor = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     hospital = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = CalendarDateField(required=False)
+    date_to = CalendarDateField(required=False)
     available = serializers.BooleanField(required=False, default=False, help_text="Only slots bookable now.")
     page = serializers.CharField(required=False, help_text="Checked by the paginator.")
     page_size = serializers.CharField(required=False, help_text="Checked by the paginator.")

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 import django_filters
 
 from cloudhospital.api.filters import IdFilter
-from cloudhospital.api.serializers import StrictModelSerializer, StrictSerializer
+from cloudhospital.api.serializers import CalendarDateField, StrictModelSerializer, StrictSerializer
 from consult import schedules
 from consult.models import Clinic, Doctor, LeaveBlock, ScheduleTemplate
 
@@ -104,8 +104,8 @@ class LeaveSerializer(serializers.ModelSerializer):
 
 class LeaveCreateSerializer(StrictSerializer):
     doctor = ManagedDoctorField(required=False, help_text="Defaults to yourself when you are a doctor.")
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField()
+    starts_on = CalendarDateField()
+    ends_on = CalendarDateField()
     reason = serializers.CharField(max_length=200)
 
 

@@ -4,7 +4,7 @@ health record beyond the prescription's items), and the inputs of each step."""
 from django.conf import settings
 from rest_framework import serializers
 
-from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.api.serializers import CalendarDateTimeField, StrictSerializer
 from cloudhospital.identity import mask_mobile
 from pharmacy.models import Order, OrderKind, OrderStatus
 
@@ -192,7 +192,7 @@ class DispatchSerializer(StrictSerializer):
 
 class DeliverSerializer(StrictSerializer):
     recipient_name = serializers.CharField(max_length=60)
-    received_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+    received_at = CalendarDateTimeField(required=False, help_text="Default: now.")
     pharmacist_name = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
 
 
