@@ -1,5 +1,7 @@
-"""The app's OpenAPI schema for schemathesis, called in process over WSGI."""
+"""The app's OpenAPI schema for schemathesis, called in process over WSGI, and how hard
+the fuzz tests try."""
 
+import os
 from contextlib import contextmanager
 
 import schemathesis
@@ -7,6 +9,12 @@ from django.core import signals
 from django.db import close_old_connections
 
 from cloudhospital.wsgi import application
+
+
+def fuzz_examples(default: int) -> int:
+    """Examples per fuzzed operation: `default` in the everyday suite, more with
+    FUZZ_EXAMPLES=500 for a deep run before a release (see README, Tests)."""
+    return int(os.environ.get("FUZZ_EXAMPLES") or default)
 
 
 @contextmanager

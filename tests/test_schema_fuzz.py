@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.fuzzing import in_process_schema
+from tests.fuzzing import fuzz_examples, in_process_schema
 from tests.factories import BloodPressureFactory, ConditionFactory, DependantFactory, PatientFactory
 
 # Logging out would revoke the fuzzing token half way through.
@@ -71,7 +71,7 @@ def own_ids(case, owner) -> dict | None:
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=fuzz_examples(20), deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_endpoint_answers_5xx(case, owner):
     headers = {"Authorization": f"Token {owner['token']}"}
     response = case.call_wsgi(headers=headers)

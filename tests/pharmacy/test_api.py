@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from pharmacy.access import token_create, token_revoke
 from pharmacy.models import Stock
+from tests.fuzzing import fuzz_examples
 from tests.factories import PharmacyFactory, PharmacyStaffFactory, PatientFactory, StockFactory, UserFactory
 from tests.pharmacy.conftest import HOME, north_of_home
 
@@ -197,7 +198,7 @@ json_values = st.recursive(
 line = st.fixed_dictionaries({"drug_code": st.sampled_from(["AML5", "VAL80", "", "x" * 21]) | st.text(max_size=8), "quantity": json_values})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=json_values | st.lists(line, max_size=5) | st.dictionaries(st.sampled_from(["AML5", "VAL80", "Z"]), json_values, max_size=3))
 def test_put_stock_never_answers_5xx_and_changes_nothing_on_400(two_pharmacies, body):
     mine, _ = two_pharmacies

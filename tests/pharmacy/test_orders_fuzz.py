@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
-from tests.fuzzing import in_process_schema
+from tests.fuzzing import fuzz_examples, in_process_schema
 from pharmacy import orders
 from pharmacy.access import token_create
 from pharmacy.models import Stock
@@ -52,7 +52,7 @@ def world(db):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=fuzz_examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 def test_order_endpoints_never_answer_5xx(case, world):
     # Authentication is by header here. A generated session cookie with a NUL byte reaches
     # Django's session table lookup, which PostgreSQL refuses before any order code runs.

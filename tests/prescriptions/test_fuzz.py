@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.fuzzing import in_process_schema
+from tests.fuzzing import fuzz_examples, in_process_schema
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def prescriber(write, room):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=fuzz_examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 def test_prescription_endpoints_never_answer_5xx_to_the_doctor(case, prescriber):
     headers = {"Authorization": f"Token {prescriber['token']}"}
     if case.path_parameters and "id" in case.path_parameters:
