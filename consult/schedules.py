@@ -26,6 +26,7 @@ from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, Lea
 SLOT_MINUTES = (5, 120)
 MAX_CAPACITY = 50
 MAX_LEAVE_DAYS = 366
+LEAVE_CLOSED_PREFIX = "Doctor on leave:"  # how a slot closed by leave says so
 GENERATION_CHUNK = 250  # doctors per round trip: bounded memory at the network's full size
 
 
@@ -274,13 +275,10 @@ def leave_block_create(*, by, doctor: Doctor, starts_on: date, ends_on: date, re
     leave = LeaveBlock(doctor=doctor, starts_on=starts_on, ends_on=ends_on, reason=reason, created_by=by)
     stamp(leave, by=by, reason="leave added")
     leave.save()
-    tz = timezone.get_current_timezone()
-    start = max(datetime.combine(starts_on, time.min, tzinfo=tz), timezone.now())
-    end = datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=tz)
-    affected = Slot.objects.filter(doctor=doctor, starts_at__gte=start, starts_at__lt=end)
+    affected = _future_slots_between(doctor.pk, starts_on, ends_on)
     # Close the slots first: their rows are then locked by us, so no booking can slip in
     # between reading the bookings below and cancelling them (lock order: slots, bookings).
-    closed = affected.update(is_open=False, closed_reason=f"Doctor on leave: {reason}"[:200])
+    closed = affected.update(is_open=False, closed_reason=f"{LEAVE_CLOSED_PREFIX} {reason}"[:200])
     from consult.booking import booking_cancel
 
     cancelled = 0
@@ -289,3 +287,44 @@ def leave_block_create(*, by, doctor: Doctor, starts_on: date, ends_on: date, re
         booking_cancel(by=by, booking=booking, reason=f"The doctor is on leave: {reason}")
         cancelled += 1
     return LeaveResult(leave=leave, slots_closed=closed, bookings_cancelled=cancelled)
+
+
+def _future_slots_between(doctor_id: int, starts_on: date, ends_on: date):
+    """The doctor's slots from now on whose start falls on `starts_on`..`ends_on` (local dates)."""
+    tz = timezone.get_current_timezone()
+    start = max(datetime.combine(starts_on, time.min, tzinfo=tz), timezone.now())
+    end = datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=tz)
+    return Slot.objects.filter(doctor_id=doctor_id, starts_at__gte=start, starts_at__lt=end)
+
+
+@transaction.atomic
+def leave_block_lift(*, by, leave: LeaveBlock) -> int:
+    """Lift a leave that has not ended: the doctor works those dates after all.
+
+    The future slots leave closed reopen, except those another leave of the doctor still
+    covers, and generation (after commit) brings back the template slots the leave kept from
+    being created. Bookings it cancelled stay cancelled: their families were told and may have
+    booked elsewhere. Only the doctor or an admin of their hospital (403); a leave that is
+    over stays on record (409 `leave_over`). Returns the number of slots reopened.
+    """
+    _require_manages(by, leave.doctor)
+    leave = LeaveBlock.objects.select_for_update().filter(pk=leave.pk).first()
+    if leave is None:
+        raise DomainError("This leave has just been lifted.", code="leave_lifted", status=409)
+    if leave.ends_on < timezone.localdate():
+        raise DomainError("This leave is over and stays on record; only current or future leave can be lifted.",
+                          code="leave_over", status=409)
+    still_away = list(
+        LeaveBlock.objects.filter(doctor_id=leave.doctor_id, ends_on__gte=leave.starts_on, starts_on__lte=leave.ends_on)
+        .exclude(pk=leave.pk).values_list("starts_on", "ends_on")
+    )
+    closed = _future_slots_between(leave.doctor_id, leave.starts_on, leave.ends_on).filter(
+        is_open=False, closed_reason__startswith=LEAVE_CLOSED_PREFIX
+    )
+    reopen = [pk for pk, starts_at in closed.values_list("pk", "starts_at")
+              if not _on_leave(still_away, timezone.localdate(starts_at))]
+    reopened = Slot.objects.filter(pk__in=reopen).update(is_open=True, closed_reason="")
+    stamp(leave, by=by, reason="leave lifted")
+    leave.delete()
+    _regenerate_on_commit(leave.doctor_id)
+    return reopened

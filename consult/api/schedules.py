@@ -118,6 +118,11 @@ class LeaveResultSerializer(LeaveSerializer):
         read_only_fields = fields
 
 
+class LeaveLiftedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slots_reopened = serializers.IntegerField(help_text="Closed slots open for booking again; generation adds the rest.")
+
+
 class LeaveFilter(django_filters.FilterSet):
     doctor = IdFilter(field_name="doctor_id")
 
@@ -128,7 +133,8 @@ class LeaveFilter(django_filters.FilterSet):
 
 class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Leave of the doctors whose schedule you manage. POST blocks a date range: its slots
-    close and every waiting booking is cancelled with the reason, the family notified."""
+    close and every waiting booking is cancelled with the reason, the family notified.
+    DELETE lifts a leave that has not ended: its slots reopen (cancelled bookings stay so)."""
 
     serializer_class = LeaveSerializer
     filterset_class = LeaveFilter
@@ -150,3 +156,9 @@ class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         leave = result.leave
         leave.slots_closed, leave.bookings_cancelled = result.slots_closed, result.bookings_cancelled
         return Response(LeaveResultSerializer(leave).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: LeaveLiftedSerializer}, summary="Lift a leave (the doctor works after all)")
+    def destroy(self, request, pk=None):
+        leave = self.get_object()
+        reopened = schedules.leave_block_lift(by=request.user, leave=leave)
+        return Response({"id": int(pk), "slots_reopened": reopened})

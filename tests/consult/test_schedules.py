@@ -140,6 +140,81 @@ def test_leave_closes_slots_cancels_bookings_with_reason_and_notifies(django_cap
     assert list(Slot.objects.filter(starts_at__date=leave_day)) == [slot]
 
 
+def test_lifting_leave_reopens_its_slots_and_keeps_cancelled_bookings_cancelled(django_capture_on_commit_callbacks):
+    doctor = DoctorFactory()
+    template_for(doctor)
+    schedules.slots_generate(days=14)
+    leave_day = tomorrow()
+    slot = Slot.objects.filter(starts_at__date=leave_day).order_by("starts_at").first()
+    daughter = PatientFactory()
+    booking, _ = booking_create(by=daughter.account, patient=DependantFactory(proxy=daughter.account), slot=slot, reason="复诊")
+    with django_capture_on_commit_callbacks(execute=True):
+        leave = schedules.leave_block_create(by=doctor.user, doctor=doctor, starts_on=leave_day, ends_on=leave_day, reason="学术会议").leave
+    schedules.slots_generate(days=14)  # the unbooked closed slots go; the booked one stays, closed
+    with django_capture_on_commit_callbacks(execute=True):
+        reopened = schedules.leave_block_lift(by=doctor.user, leave=leave)
+    assert reopened == 1
+    slot.refresh_from_db()
+    assert slot.is_open and slot.closed_reason == "" and slot.booked == 0
+    assert Slot.objects.filter(starts_at__date=leave_day, is_open=True).count() == 12  # generation brought the rest back
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert not doctor.leave_blocks.exists()
+    assert leave.history.latest().history_change_reason == "leave lifted"
+
+
+def test_lifting_one_of_two_overlapping_leaves_keeps_the_other_days_closed(django_capture_on_commit_callbacks):
+    doctor = DoctorFactory()
+    template_for(doctor)
+    schedules.slots_generate(days=14)
+    day = tomorrow()
+    first = schedules.leave_block_create(by=doctor.user, doctor=doctor, starts_on=day, ends_on=day + timedelta(days=7), reason="休假").leave
+    schedules.leave_block_create(by=doctor.user, doctor=doctor, starts_on=day, ends_on=day, reason="学术会议")
+    closed = Slot.objects.filter(doctor=doctor, is_open=False).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        reopened = schedules.leave_block_lift(by=doctor.user, leave=first)
+    assert closed == 24 and reopened == 12  # day + 7 reopens; tomorrow is still covered by the conference
+    assert not Slot.objects.filter(starts_at__date=day, is_open=True).exists()
+    assert Slot.objects.filter(starts_at__date=day + timedelta(days=7), is_open=True).count() == 12
+
+
+def test_leave_that_is_over_or_someone_elses_cannot_be_lifted():
+    from consult.models import LeaveBlock
+
+    doctor, other = DoctorFactory(), DoctorFactory()
+    past = timezone.localdate() - timedelta(days=3)
+    over = LeaveBlock.objects.create(doctor=doctor, starts_on=past, ends_on=past, reason="病假", created_by=doctor.user)
+    with pytest.raises(DomainError) as caught:
+        schedules.leave_block_lift(by=doctor.user, leave=over)
+    assert caught.value.code == "leave_over" and caught.value.status == 409
+    future = LeaveBlock.objects.create(doctor=doctor, starts_on=tomorrow(), ends_on=tomorrow(), reason="会议", created_by=doctor.user)
+    with pytest.raises(DomainError) as caught:
+        schedules.leave_block_lift(by=other.user, leave=future)
+    assert caught.value.status == 403
+    assert LeaveBlock.objects.count() == 2
+
+
+def test_leave_lift_over_http(client_for):
+    from consult.models import LeaveBlock
+
+    doctor, other = DoctorFactory(), DoctorFactory()
+    template_for(doctor)
+    schedules.slots_generate(days=14)
+    mine = client_for(doctor.user)
+    created = mine.post("/api/leaves/", {"starts_on": str(tomorrow()), "ends_on": str(tomorrow()), "reason": "会议"}, format="json")
+    assert created.status_code == 201 and created.json()["slots_closed"] == 12
+    url = f"/api/leaves/{created.json()['id']}/"
+    assert client_for(other.user).delete(url).status_code == 404
+    assert client_for(PatientFactory().account).delete(url).status_code == 404
+    lifted = mine.delete(url)
+    assert lifted.status_code == 200 and lifted.json() == {"id": created.json()["id"], "slots_reopened": 12}
+    assert mine.delete(url).status_code == 404
+    past = timezone.localdate() - timedelta(days=2)
+    over = LeaveBlock.objects.create(doctor=doctor, starts_on=past, ends_on=past, reason="病假", created_by=doctor.user)
+    refused = mine.delete(f"/api/leaves/{over.pk}/")
+    assert refused.status_code == 409 and refused.json()["code"] == "leave_over"
+
+
 def test_leave_validation():
     doctor = DoctorFactory()
     today = timezone.localdate()
