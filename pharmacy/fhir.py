@@ -23,7 +23,7 @@ STATUS_MAP = {
     O.PLACED: "preparation", O.REJECTED: "preparation", O.ACCEPTED: "preparation", O.PREPARING: "preparation",
     O.READY_FOR_PICKUP: "in-progress", O.OUT_FOR_DELIVERY: "in-progress",
     O.PICKED_UP: "completed", O.DELIVERED: "completed",
-    O.FAILED: "declined", O.CANCELLED: "cancelled",
+    O.FAILED: "declined", O.CANCELLED: "cancelled", O.WITHDRAWN: "stopped",
 }
 
 

@@ -220,6 +220,7 @@ class OrderStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "No pharmacy could fulfil it; flagged for hospital staff"
     CANCELLED = "cancelled", "Cancelled by the patient"
+    WITHDRAWN = "withdrawn", "Withdrawn: the prescription was voided or expired"
 
 
 # An order in one of these holds stock and blocks a second order for its prescription.
@@ -341,6 +342,7 @@ class AssignmentOutcome(models.TextChoices):
     TIMED_OUT = "timed_out", "Not accepted in time"
     COMPLETED = "completed", "Dispensed"
     CANCELLED = "cancelled", "Order cancelled"
+    WITHDRAWN = "withdrawn", "Prescription voided or expired"
     FAILED = "failed", "Order failed"
 
 

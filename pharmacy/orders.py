@@ -12,6 +12,11 @@ live order per prescription, so two family members ordering at once get one orde
 
 A rejection hands the order to pharmacy.reassignment (after commit, through a Celery task),
 which moves it to the next pharmacy or fails it.
+
+Voiding or expiring the prescription withdraws its live order, whatever its step: the
+stock goes back and nobody can hand over medicine on a prescription that is no longer
+valid. prescriptions.lifecycle calls orders_lock_live before it locks the prescription,
+because handing over locks the order and then the prescription: one lock order, no deadlock.
 """
 
 from __future__ import annotations
@@ -46,17 +51,19 @@ from prescriptions import lifecycle as rx_lifecycle
 from prescriptions.models import Prescription, PrescriptionStatus
 
 O = OrderStatus
+# WITHDRAWN is reachable from every live step: the prescription was voided or expired.
 TRANSITIONS: dict[str, set[str]] = {
-    O.PLACED: {O.ACCEPTED, O.REJECTED, O.PLACED, O.FAILED, O.CANCELLED},
-    O.REJECTED: {O.PLACED, O.FAILED, O.CANCELLED},
-    O.ACCEPTED: {O.PREPARING, O.READY_FOR_PICKUP, O.OUT_FOR_DELIVERY, O.REJECTED, O.CANCELLED},
-    O.PREPARING: {O.READY_FOR_PICKUP, O.OUT_FOR_DELIVERY, O.REJECTED},
-    O.READY_FOR_PICKUP: {O.PICKED_UP},
-    O.OUT_FOR_DELIVERY: {O.DELIVERED},
+    O.PLACED: {O.ACCEPTED, O.REJECTED, O.PLACED, O.FAILED, O.CANCELLED, O.WITHDRAWN},
+    O.REJECTED: {O.PLACED, O.FAILED, O.CANCELLED, O.WITHDRAWN},
+    O.ACCEPTED: {O.PREPARING, O.READY_FOR_PICKUP, O.OUT_FOR_DELIVERY, O.REJECTED, O.CANCELLED, O.WITHDRAWN},
+    O.PREPARING: {O.READY_FOR_PICKUP, O.OUT_FOR_DELIVERY, O.REJECTED, O.WITHDRAWN},
+    O.READY_FOR_PICKUP: {O.PICKED_UP, O.WITHDRAWN},
+    O.OUT_FOR_DELIVERY: {O.DELIVERED, O.WITHDRAWN},
     O.PICKED_UP: set(),
     O.DELIVERED: set(),
     O.FAILED: set(),
     O.CANCELLED: set(),
+    O.WITHDRAWN: set(),
 }
 # Steps that belong to one kind of order only.
 KIND_ONLY = {O.READY_FOR_PICKUP: OrderKind.PICKUP, O.PICKED_UP: OrderKind.PICKUP,
@@ -458,6 +465,28 @@ def order_cancel(*, order: Order | int, by: User) -> Order:
         _transition(order, O.CANCELLED, by=by, reason="cancelled by the family")
         _release(order, outcome=AssignmentOutcome.CANCELLED, reason="cancelled", by=by)
     return order
+
+
+# --- The prescription withdrawn -----------------------------------------------------------
+def orders_lock_live(*, prescription_id: int) -> list[Order]:
+    """Lock the prescription's live orders (at most one) before the prescription itself."""
+    return list(Order.objects.select_for_update().filter(prescription_id=prescription_id,
+                                                         status__in=LIVE_ORDER_STATUSES).order_by("pk"))
+
+
+def orders_withdraw(*, prescription_id: int, by, reason: str) -> list[Order]:
+    """Withdraw the live orders of a prescription that was just voided or expired, in the
+    caller's transaction: each releases its reservation, closes its assignment, keeps the
+    reason in `failure_reason` and tells the family; the pharmacy sees `withdrawn` in its
+    order list, and any further step on the order is a 409."""
+    withdrawn = orders_lock_live(prescription_id=prescription_id)
+    for order in withdrawn:
+        order.failure_reason = reason[:TEXT_MAX]
+        _transition(order, O.WITHDRAWN, by=by, reason=f"withdrawn: {reason}"[:100])
+        _release(order, outcome=AssignmentOutcome.WITHDRAWN, reason="prescription withdrawn", by=by)
+        _notify(order, "withdrawn", "药品订单已撤销 Order withdrawn",
+                f"{reason} 订单已撤销，药房不会再配药。The order is withdrawn; the pharmacy will not fill it.")
+    return withdrawn
 
 
 def _release(order: Order, *, outcome: str, reason: str, by=None) -> None:

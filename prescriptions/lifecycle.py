@@ -95,6 +95,22 @@ def _transition(prescription: Prescription, to: str, *, by, reason: str, now: da
     return prescription
 
 
+def _locked_with_orders(prescription: Prescription | int) -> Prescription:
+    """Lock the prescription's live pharmacy order, then the prescription: handing medicine
+    over locks them in that order, so a void or expiry racing a hand-over cannot deadlock."""
+    from pharmacy.orders import orders_lock_live  # pharmacy builds on this app: imported late
+
+    pk = prescription.pk if isinstance(prescription, Prescription) else prescription
+    orders_lock_live(prescription_id=pk)
+    return _locked(pk)
+
+
+def _withdraw_orders(prescription: Prescription, *, by, reason: str) -> None:
+    from pharmacy.orders import orders_withdraw
+
+    orders_withdraw(prescription_id=prescription.pk, by=by, reason=reason)
+
+
 def _refuse_if_past_expiry(prescription: Prescription, now: datetime) -> None:
     # The beat task may not have run yet; the clock, not the task, decides validity.
     if prescription.expires_at is not None and now >= prescription.expires_at:
@@ -381,26 +397,31 @@ def prescription_revise(*, by: User, prescription: Prescription) -> Saved:
 @transaction.atomic
 def prescription_void(*, by: User, prescription: Prescription, reason: str) -> Prescription:
     """The prescribing doctor voids a draft or an approved, not yet dispensed prescription,
-    with a reason. 400 without a reason, 403 for anyone but the author, 409 naming the state
-    otherwise (in review, rejected, dispensed, expired, voided)."""
+    with a reason; its live pharmacy order is withdrawn in the same transaction
+    (pharmacy.orders.orders_withdraw). 400 without a reason, 403 for anyone but the author,
+    409 naming the state otherwise (in review, rejected, dispensed, expired, voided)."""
     reason = _reason(reason)
-    prescription = _locked(prescription)
+    prescription = _locked_with_orders(prescription)
     _require_author(by, prescription)
     now = timezone.now()
     prescription.voided_at, prescription.voided_reason = now, reason
-    return _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
+    _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
+    _withdraw_orders(prescription, by=by, reason=f"The doctor voided the prescription: {reason}")
+    return prescription
 
 
 @transaction.atomic
 def prescription_expire(*, prescription: Prescription | int, now: datetime | None = None) -> bool:
     """Expire a signed or approved prescription whose validity (PRESCRIPTION_VALID_DAYS after
-    signing) has run out without dispensing. Idempotent: returns False and changes nothing
-    when it is already expired, was dispensed or voided meanwhile, or is not due yet."""
-    prescription = _locked(prescription)
+    signing) has run out without dispensing; its live pharmacy order is withdrawn with it.
+    Idempotent: returns False and changes nothing when it is already expired, was dispensed
+    or voided meanwhile, or is not due yet."""
+    prescription = _locked_with_orders(prescription)
     now = now or timezone.now()
     if prescription.status not in LIVE_STATUSES or prescription.expires_at is None or now < prescription.expires_at:
         return False
     _transition(prescription, S.EXPIRED, by=None, reason="expired: not dispensed in time", now=now)
+    _withdraw_orders(prescription, by=None, reason="The prescription expired before it was dispensed.")
     return True
 
 

@@ -13,6 +13,7 @@ from cloudhospital.errors import DomainError
 from cloudhospital.models import Notification
 from pharmacy import orders, reassignment
 from pharmacy.models import AssignmentOutcome, DispenseRecord, Order, OrderAssignment, Stock
+from prescriptions import lifecycle as rx_lifecycle
 from prescriptions.models import PrescriptionStatus
 from tests.factories import PharmacyStaffFactory
 from tests.pharmacy.conftest import HOME, north_of_home
@@ -335,6 +336,56 @@ def test_cancel_after_preparing_started_is_409(pickup, proxy):
     with pytest.raises(DomainError) as error:
         orders.order_cancel(order=order, by=proxy)
     assert error.value.status == 409 and "preparing" in error.value.message
+
+
+# --- The prescription voided or expired -------------------------------------------------------
+def _to_step(order, pharmacy, step):
+    if step == "placed":
+        return
+    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    if step == "preparing":
+        orders.order_prepare(order=order, pharmacy=pharmacy, by=None)
+    elif step == "ready_for_pickup":
+        orders.order_ready(order=order, pharmacy=pharmacy, by=None)
+    elif step == "out_for_delivery":
+        orders.order_dispatch(order=order, pharmacy=pharmacy, by=None, courier_name="王", courier_phone="139",
+                              tracking_number="SF1")
+
+
+@pytest.mark.parametrize("kind, step", [("pickup", "placed"), ("pickup", "accepted"), ("pickup", "preparing"),
+                                        ("pickup", "ready_for_pickup"), ("delivery", "out_for_delivery")])
+def test_voiding_the_prescription_withdraws_its_live_order_and_releases_the_stock(request, rx, family, kind, step):
+    order, pharmacy = request.getfixturevalue(kind)
+    _to_step(order, pharmacy, step)
+    rx_lifecycle.prescription_void(by=rx.doctor, prescription=rx, reason="剂量需调整")
+    order.refresh_from_db()
+    assert order.status == "withdrawn" and "剂量需调整" in order.failure_reason
+    assert reserved(pharmacy) == {"AML5": 0, "VAL80": 0} and on_hand(pharmacy) == {"AML5": 100, "VAL80": 100}
+    assert OrderAssignment.objects.get(order=order).outcome == AssignmentOutcome.WITHDRAWN
+    assert kinds(family[1])[-1] == "order_withdrawn"
+    assert order.history.latest().history_user == rx.doctor
+    with pytest.raises(DomainError) as error:  # the pharmacy can take no further step
+        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    assert error.value.status == 409 and "withdrawn" in error.value.message
+
+
+def test_expiry_withdraws_the_live_order(pickup, rx, family, time_machine):
+    order, pharmacy = pickup
+    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    time_machine.move_to(rx.expires_at + timedelta(minutes=1))
+    assert rx_lifecycle.prescriptions_expire_due() == 1
+    order.refresh_from_db()
+    assert order.status == "withdrawn" and "expired" in order.failure_reason
+    assert reserved(pharmacy) == {"AML5": 0, "VAL80": 0}
+    assert kinds(family[1])[-1] == "order_withdrawn"
+
+
+def test_finished_orders_are_left_alone_when_a_prescription_is_voided(pickup, rx, proxy):
+    order, pharmacy = pickup
+    orders.order_cancel(order=order, by=proxy)
+    rx_lifecycle.prescription_void(by=rx.doctor, prescription=rx, reason="停药")
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.failure_reason == ""
 
 
 # --- Reassignment ----------------------------------------------------------------------------

@@ -157,6 +157,23 @@ def test_the_family_can_cancel_a_placed_order(proxy_client, rx, stocked):
     assert not Stock.objects.filter(reserved__gt=0).exists()
 
 
+def test_voiding_through_the_api_withdraws_the_order_for_both_sides(proxy_client, pharmacy_client, client_for, rx, stocked):
+    pharmacy = stocked()
+    order = place_pickup(proxy_client, rx, pharmacy)
+    shop = pharmacy_client(pharmacy)
+    assert shop.post(f"/api/pharmacy/orders/{order['id']}/accept/").status_code == 200
+    voided = client_for(rx.doctor).post(f"/api/prescriptions/{rx.pk}/void/", {"reason": "改用缬沙坦单药"}, format="json")
+    assert voided.status_code == 200
+    family_view = proxy_client.get(f"/api/orders/{order['id']}/").json()
+    assert family_view["status"] == "withdrawn" and "改用缬沙坦单药" in family_view["failure_reason"]
+    pharmacy_view = shop.get(f"/api/pharmacy/orders/{order['id']}/").json()
+    # The pharmacy learns the order is off, not the doctor's clinical reason.
+    assert pharmacy_view["status"] == "withdrawn" and "改用缬沙坦单药" not in str(pharmacy_view)
+    refused = shop.post(f"/api/pharmacy/orders/{order['id']}/ready/")
+    assert refused.status_code == 409 and "withdrawn" in refused.json()["detail"]
+    assert not Stock.objects.filter(reserved__gt=0).exists()
+
+
 # --- The pharmacy's side -----------------------------------------------------------------------
 def test_pharmacy_list_masks_a_pickup_patient_and_shows_nothing_else_of_the_record(
         proxy_client, pharmacy_client, rx, stocked, family, django_assert_max_num_queries):

@@ -124,3 +124,37 @@ def test_accept_racing_the_timeout_sweep_leaves_one_outcome_and_one_reservation(
             assert (order.status, order.pharmacy) == ("placed", second) and assignments.count() == 2
     assert stock_of(first, drug).reserved + stock_of(second, drug).reserved == 8
     assert all(not isinstance(o, Exception) or isinstance(o, DomainError) for o in outcomes), outcomes
+
+
+def test_voiding_racing_the_hand_over_leaves_one_outcome_and_never_deadlocks():
+    # Handing over locks the order, then the prescription; voiding locks them in the same
+    # order (prescriptions.lifecycle._locked_with_orders), so PostgreSQL never has to break
+    # a deadlock: each pair ends dispensed or withdrawn, and the loser gets a 409.
+    from prescriptions import lifecycle as rx_lifecycle
+
+    drug = DrugFactory()
+    pharmacy = PharmacyFactory()
+    StockFactory(pharmacy=pharmacy, drug=drug, on_hand=100)
+    rxs = prescriptions_for(8, [drug], 1)
+    codes = []
+    for rx in rxs:
+        order = orders.order_place(by=rx.patient.account, prescription=rx, kind="pickup", pharmacy=pharmacy)
+        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+        codes.append((order, orders.order_ready(order=order, pharmacy=pharmacy, by=None).pickup_code))
+
+    def worker(i):
+        order, code = codes[i // 2]
+        if i % 2:
+            return rx_lifecycle.prescription_void(by=rxs[i // 2].doctor, prescription=rxs[i // 2], reason="停药").status
+        return orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=code).status
+
+    outcomes = race(worker, 16)
+
+    assert all(isinstance(o, str) or (isinstance(o, DomainError) and o.status == 409) for o in outcomes), outcomes
+    for (order, _), rx in zip(codes, rxs):
+        order.refresh_from_db()
+        rx.refresh_from_db()
+        assert (order.status, rx.status) in {("picked_up", "dispensed"), ("withdrawn", "voided")}
+    stock = stock_of(pharmacy, drug)
+    dispensed = Order.objects.filter(status="picked_up").count()
+    assert stock.reserved == 0 and stock.on_hand == 100 - dispensed
