@@ -19,3 +19,11 @@ def stamp(obj: models.Model, *, by, reason: str = "") -> models.Model:
 def access_log_record(*, user, patient, action: str, reason: str = "") -> AccessLog:
     """Record that a staff member read a patient's record, and on what grounds."""
     return AccessLog.objects.create(user=user, patient=patient, action=action, reason=reason[:200])
+
+
+def access_log_record_many(*, user, reasons: dict[int, str], action: str) -> list[AccessLog]:
+    """Record one read per patient id in `reasons` (patient id -> grounds), in one insert:
+    a list a doctor opens is as much a read as each record."""
+    return AccessLog.objects.bulk_create(
+        [AccessLog(user=user, patient_id=patient_id, action=action, reason=reason[:200]) for patient_id, reason in reasons.items()]
+    )

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from cloudhospital.audit import access_log_record
+from cloudhospital.audit import access_log_record, access_log_record_many
 from cloudhospital.models import Role
 from consult.models import (
     Booking,
@@ -99,6 +99,23 @@ def record_read_log(*, user, patient: Patient, action: str) -> None:
     booking = doctor_access_bookings(user).filter(patient=patient).order_by("-slot__starts_at").first()
     if booking is not None:
         access_log_record(user=user, patient=patient, action=action, reason=f"booking {booking.pk} ({booking.status})")
+
+
+def records_listed_log(*, user, patients: list[Patient], action: str = "patient_list_read") -> None:
+    """record_read_log for a page of patients a doctor listed: names and masked ID numbers
+    are personal data too. At most three queries whatever the page size."""
+    ids = [patient.pk for patient in patients]
+    if not ids:
+        return
+    managed = set(patients_managed_by(user).filter(pk__in=ids).values_list("pk", flat=True))
+    others = [pk for pk in ids if pk not in managed]
+    if not others:
+        return
+    grounds: dict[int, str] = {}
+    bookings = doctor_access_bookings(user).filter(patient_id__in=others).order_by("-slot__starts_at")
+    for booking_pk, patient_id, status in bookings.values_list("pk", "patient_id", "status"):
+        grounds.setdefault(patient_id, f"booking {booking_pk} ({status})")
+    access_log_record_many(user=user, reasons=grounds, action=action)
 
 
 def bookings_visible_to(user) -> QuerySet[Booking]:

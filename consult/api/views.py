@@ -31,6 +31,7 @@ from consult.selectors import (
     patients_visible_to,
     patients_with_links,
     record_read_log,
+    records_listed_log,
     record_summary,
 )
 
@@ -49,6 +50,11 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return patients_with_links(patients_visible_to(self.request.user)).order_by("id")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        records_listed_log(user=request.user, patients=page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()

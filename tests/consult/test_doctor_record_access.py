@@ -86,8 +86,27 @@ def test_any_other_doctor_still_gets_404(client_for, father_booking):
 
 
 def test_the_family_reads_without_access_log_entries(client_for, father_booking, family):
-    assert client_for(family[0].account).get(f"/api/patients/{father_booking.patient_id}/record/").status_code == 200
+    client = client_for(family[0].account)
+    assert client.get(f"/api/patients/{father_booking.patient_id}/record/").status_code == 200
+    assert client.get("/api/patients/").json()["count"] == 2
     assert not AccessLog.objects.exists()
+
+
+def test_the_doctors_patient_list_logs_one_read_per_listed_patient(client_for, father_booking, django_assert_max_num_queries):
+    doctor = father_booking.slot.doctor
+    bookings = [father_booking] + [BookingFactory(slot__doctor=doctor) for _ in range(4)]
+    for booking in bookings:
+        booking.status = BookingStatus.CHECKED_IN
+        booking.save()
+    client = client_for(doctor.user)
+    with django_assert_max_num_queries(8):
+        listed = client.get("/api/patients/").json()
+    assert listed["count"] == 5
+    logged = AccessLog.objects.filter(action="patient_list_read")
+    assert sorted(logged.values_list("patient_id", flat=True)) == sorted(b.patient_id for b in bookings)
+    assert all(log.user == doctor.user for log in logged)
+    reasons = dict(logged.values_list("patient_id", "reason"))
+    assert reasons[father_booking.patient_id] == f"booking {father_booking.pk} (checked_in)"
 
 
 def test_a_doctors_other_patients_stay_hidden(client_for, father_booking):
