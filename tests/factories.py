@@ -256,7 +256,10 @@ def doctor_in(clinic, **overrides):
 
 
 def _slot_start(n: int):
-    return (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0) + timedelta(minutes=15 * n)
+    """Tomorrow between 08:00 and 17:45 local time, whatever the time of day the suite runs
+    and however many slots it made before: adding an hour stays on the same day."""
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    return tomorrow.replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(minutes=15 * (n % 40))
 
 
 class SlotFactory(factory.django.DjangoModelFactory):
