@@ -5,16 +5,17 @@ consult.consultation, exactly as the API does. The room itself talks to the API 
 signalling socket from plain JavaScript (static/consult/room.js).
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from cloudhospital.api.serializers import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Role
 from consult import booking as booking_rules
@@ -38,13 +39,30 @@ def _doctor(user) -> Doctor:
     return doctor
 
 
+def _requested_day(request) -> date:
+    """?date=YYYY-MM-DD, today by default; anything else is a 400 saying what is wrong."""
+    raw = request.GET.get("date", "")
+    if not raw:
+        return timezone.localdate()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest("date: use YYYY-MM-DD, e.g. 2026-11-24.") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise BadRequest(f"date: {DATE_RANGE_MESSAGE}")
+    return day
+
+
 @login_required
 def portal(request):
-    """Today's worklist of the logged-in doctor."""
+    """The logged-in doctor's worklist for ?date= (today by default), with the days around it."""
     doctor = _doctor(request.user)
-    day = timezone.localdate()
+    day = _requested_day(request)
     bookings = doctor_worklist(doctor, day).select_related("consultation")
-    return render(request, "consult/portal.html", {"doctor": doctor, "day": day, "bookings": bookings})
+    return render(request, "consult/portal.html", {
+        "doctor": doctor, "day": day, "bookings": bookings, "is_today": day == timezone.localdate(),
+        "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
+    })
 
 
 @login_required

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from consult.models import BookingStatus, Consultation
 from tests.consult.rooms import make_room
@@ -19,8 +20,24 @@ def test_login_page_accepts_a_phone_typed_any_way_and_routes_by_role(client):
     response = client.post("/login/", {"username": f"{national[:3]}-{national[3:7]}-{national[7:]}", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/home/").url == "/portal/"
-    portal = client.get("/portal/")
+    # The room's slot starts in a few minutes: after midnight when the suite runs at 23:55.
+    portal = client.get("/portal/", {"date": timezone.localtime(room.booking.slot.starts_at).date().isoformat()})
     assert portal.status_code == 200 and room.patient.full_name in portal.content.decode()
+
+
+def test_portal_shows_the_day_asked_for_and_refuses_a_bad_date(client):
+    from tests.factories import BookingFactory
+
+    booking = BookingFactory()  # tomorrow
+    client.force_login(booking.slot.doctor.user)
+    tomorrow = timezone.localtime(booking.slot.starts_at).date()
+    today = client.get("/portal/").content.decode()
+    assert booking.patient.full_name not in today and "No bookings today." in today
+    that_day = client.get("/portal/", {"date": tomorrow.isoformat()}).content.decode()
+    assert booking.patient.full_name in that_day and f"?date={(tomorrow + timedelta(days=1)).isoformat()}" in that_day
+    for bad in ("2026-13-01", "tomorrow", "0001-01-01"):
+        response = client.get("/portal/", {"date": bad})
+        assert response.status_code == 400
 
 
 def test_portal_is_for_doctors_only(client):
