@@ -118,15 +118,21 @@ def test_template_create_defaults_fee_to_the_doctors(django_capture_on_commit_ca
     assert Slot.objects.filter(template=template).count() == 8  # twice in the window, four 15-minute slots each
 
 
-def test_leave_closes_slots_cancels_bookings_with_reason_and_notifies(django_capture_on_commit_callbacks):
+@pytest.fixture
+def booked_tomorrow():
+    """A doctor with generated slots, and tomorrow's first slot booked by a daughter for her father."""
     doctor = DoctorFactory()
     template_for(doctor)
     schedules.slots_generate(days=14)
-    leave_day = tomorrow()
-    slot = Slot.objects.filter(starts_at__date=leave_day).order_by("starts_at").first()
+    slot = Slot.objects.filter(starts_at__date=tomorrow()).order_by("starts_at").first()
     daughter = PatientFactory()
-    father = DependantFactory(proxy=daughter.account)
-    booking, _ = booking_create(by=daughter.account, patient=father, slot=slot, reason="复诊")
+    booking, _ = booking_create(by=daughter.account, patient=DependantFactory(proxy=daughter.account), slot=slot, reason="复诊")
+    return doctor, slot, booking, daughter
+
+
+def test_leave_closes_slots_cancels_bookings_with_reason_and_notifies(booked_tomorrow, django_capture_on_commit_callbacks):
+    doctor, slot, booking, daughter = booked_tomorrow
+    leave_day = tomorrow()
     with django_capture_on_commit_callbacks(execute=True):
         result = schedules.leave_block_create(by=doctor.user, doctor=doctor, starts_on=leave_day, ends_on=leave_day, reason="学术会议")
     assert result.slots_closed == 12 and result.bookings_cancelled == 1
@@ -140,14 +146,9 @@ def test_leave_closes_slots_cancels_bookings_with_reason_and_notifies(django_cap
     assert list(Slot.objects.filter(starts_at__date=leave_day)) == [slot]
 
 
-def test_lifting_leave_reopens_its_slots_and_keeps_cancelled_bookings_cancelled(django_capture_on_commit_callbacks):
-    doctor = DoctorFactory()
-    template_for(doctor)
-    schedules.slots_generate(days=14)
+def test_lifting_leave_reopens_its_slots_and_keeps_cancelled_bookings_cancelled(booked_tomorrow, django_capture_on_commit_callbacks):
+    doctor, slot, booking, _ = booked_tomorrow
     leave_day = tomorrow()
-    slot = Slot.objects.filter(starts_at__date=leave_day).order_by("starts_at").first()
-    daughter = PatientFactory()
-    booking, _ = booking_create(by=daughter.account, patient=DependantFactory(proxy=daughter.account), slot=slot, reason="复诊")
     with django_capture_on_commit_callbacks(execute=True):
         leave = schedules.leave_block_create(by=doctor.user, doctor=doctor, starts_on=leave_day, ends_on=leave_day, reason="学术会议").leave
     schedules.slots_generate(days=14)  # the unbooked closed slots go; the booked one stays, closed
