@@ -31,8 +31,8 @@ from consult.selectors import (
     patients_visible_to,
     patients_with_links,
     record_read_log,
-    records_listed_log,
     record_summary,
+    records_listed_log,
 )
 
 
