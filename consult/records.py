@@ -49,6 +49,12 @@ def _resident_id(id_number: str):
         raise _invalid(str(exc), "id_number", "invalid_id_number") from None
 
 
+def _patient_from(resident, *, full_name: str, phone: str, address: str, account=None) -> Patient:
+    """An unsaved patient whose birth date and sex come from the checked ID number."""
+    return Patient(account=account, full_name=full_name, id_number=resident.number, birth_date=resident.birth_date,
+                   sex=resident.sex, phone=phone, address=address.strip())
+
+
 def _mobile(phone: str, field: str = "phone") -> str:
     try:
         return normalise_mobile(phone)
@@ -97,15 +103,7 @@ def patient_register(*, full_name: str, id_number: str, phone: str, password: st
     try:
         with transaction.atomic():
             user.save()
-            patient = Patient(
-                account=user,
-                full_name=name,
-                id_number=resident.number,
-                birth_date=resident.birth_date,
-                sex=resident.sex,
-                phone=mobile,
-                address=address.strip(),
-            )
+            patient = _patient_from(resident, full_name=name, phone=mobile, address=address, account=user)
             stamp(patient, by=user, reason="registered")
             patient.save()
     except IntegrityError:
@@ -129,14 +127,7 @@ def dependant_add(
         raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
     mobile = _mobile(phone) if phone else ""
     _ensure_id_number_free(resident.number)
-    patient = Patient(
-        full_name=name,
-        id_number=resident.number,
-        birth_date=resident.birth_date,
-        sex=resident.sex,
-        phone=mobile,
-        address=address.strip(),
-    )
+    patient = _patient_from(resident, full_name=name, phone=mobile, address=address)
     stamp(patient, by=proxy, reason="added as dependant")
     try:
         with transaction.atomic():
