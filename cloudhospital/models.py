@@ -53,6 +53,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
 
     def __str__(self):
         return f"{self.full_name} ({self.get_role_display()})"
@@ -75,9 +77,13 @@ class AccessLog(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        verbose_name = "访问日志"
+        verbose_name_plural = "访问日志"
 
     def __str__(self):
-        return f"{self.user} {self.action} {self.patient} at {self.at:%Y-%m-%d %H:%M}"
+        at = timezone.localtime(self.at) if self.at and timezone.is_aware(self.at) else self.at
+        when = f" at {at:%Y-%m-%d %H:%M}" if at else ""
+        return f"{self.user} {self.action} {self.patient}{when}"
 
 
 class Notification(models.Model):
@@ -103,6 +109,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "通知"
+        verbose_name_plural = "通知"
 
     def __str__(self):
         return f"{self.kind}: {self.title}"

@@ -53,7 +53,8 @@ class Pharmacy(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        verbose_name_plural = "pharmacies"
+        verbose_name = "药房"
+        verbose_name_plural = "药房"
         constraints = [
             models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="pharmacy_latitude_range"),
             models.CheckConstraint(
@@ -92,7 +93,8 @@ class OpeningHours(models.Model):
 
     class Meta:
         ordering = ["pharmacy", "weekday", "opens"]
-        verbose_name_plural = "opening hours"
+        verbose_name = "营业时间"
+        verbose_name_plural = "营业时间"
         constraints = [
             models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="opening_hours_weekday_range"),
             models.CheckConstraint(
@@ -119,7 +121,8 @@ class PharmacyStaff(models.Model):
 
     class Meta:
         ordering = ["pharmacy", "user"]
-        verbose_name_plural = "pharmacy staff"
+        verbose_name = "药房人员"
+        verbose_name_plural = "药房人员"
 
     def __str__(self):
         return f"{self.user} @ {self.pharmacy}"
@@ -151,7 +154,8 @@ class PharmacyApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "pharmacy API token"
+        verbose_name = "药房接口令牌"
+        verbose_name_plural = "药房接口令牌"
 
     def __str__(self):
         return f"{self.prefix}… ({self.name}, {self.pharmacy})"
@@ -179,7 +183,8 @@ class Stock(models.Model):
 
     class Meta:
         ordering = ["pharmacy", "drug"]
-        verbose_name_plural = "stock"
+        verbose_name = "库存"
+        verbose_name_plural = "库存"
         constraints = [
             # On PostgreSQL, migration 0002 makes this constraint's index carry on_hand and
             # reserved (INCLUDE), so the dispatch search answers "has every item" from the
@@ -284,6 +289,8 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "药品订单"
+        verbose_name_plural = "药品订单"
         indexes = [
             models.Index(fields=["pharmacy", "status"], name="order_pharmacy_status"),
             models.Index(fields=["patient", "created_at"], name="order_patient_created"),
@@ -327,6 +334,8 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ["order", "drug"]
+        verbose_name = "订单明细"
+        verbose_name_plural = "订单明细"
         constraints = [
             models.UniqueConstraint(fields=["order", "drug"], name="order_line_one_per_drug"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
@@ -363,6 +372,8 @@ class OrderAssignment(models.Model):
 
     class Meta:
         ordering = ["order", "attempt"]
+        verbose_name = "订单派单记录"
+        verbose_name_plural = "订单派单记录"
         constraints = [
             models.UniqueConstraint(fields=["order", "attempt"], name="order_assignment_unique_attempt"),
             models.UniqueConstraint(
@@ -396,6 +407,8 @@ class DispenseRecord(models.Model):
 
     class Meta:
         ordering = ["-dispensed_at", "-id"]
+        verbose_name = "发药记录"
+        verbose_name_plural = "发药记录"
 
     def __str__(self):
         return f"Dispense of order {self.order_id} at {self.pharmacy_id}"

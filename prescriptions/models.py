@@ -64,6 +64,8 @@ class Drug(models.Model):
 
     class Meta:
         ordering = ["generic_name", "strength"]
+        verbose_name = "药品目录"
+        verbose_name_plural = "药品目录"
         indexes = [models.Index(fields=["therapeutic_class", "generic_name"], name="drug_class_name")]
         constraints = [
             # A cap without its threshold (or the reverse) would silently never apply.
@@ -128,6 +130,8 @@ class SigningKey(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "签名密钥"
+        verbose_name_plural = "签名密钥"
         constraints = [
             # Two first-use requests racing cannot give a doctor two current keys.
             models.UniqueConstraint(
@@ -202,6 +206,8 @@ class Prescription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "电子处方"
+        verbose_name_plural = "电子处方"
         indexes = [
             models.Index(fields=["patient", "status"], name="rx_patient_status"),
             models.Index(fields=["doctor", "status"], name="rx_doctor_status"),
@@ -240,6 +246,8 @@ class PrescriptionItem(models.Model):
 
     class Meta:
         ordering = ["prescription", "position"]
+        verbose_name = "处方明细"
+        verbose_name_plural = "处方明细"
         constraints = [
             models.UniqueConstraint(fields=["prescription", "position"], name="rx_item_unique_position"),
             models.CheckConstraint(name="rx_item_positive", condition=Q(dose__gt=0, days_supply__gt=0, quantity__gt=0)),

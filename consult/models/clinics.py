@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 ICD10_RANGE = re.compile(r"^([A-Z]\d{2})(?:-([A-Z]\d{2}))?$")
@@ -51,6 +52,8 @@ class Hospital(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "医院"
+        verbose_name_plural = "医院"
 
     def __str__(self):
         return self.name
@@ -97,6 +100,8 @@ class Clinic(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "云诊室"
+        verbose_name_plural = "云诊室"
         constraints = [models.UniqueConstraint(fields=["hospital", "name"], name="unique_clinic_name_per_hospital")]
 
     def __str__(self):
@@ -141,6 +146,8 @@ class Doctor(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "医生"
+        verbose_name_plural = "医生"
 
     def __str__(self):
         return f"{self.user.full_name} {self.get_title_display()}"
@@ -178,6 +185,8 @@ class ScheduleTemplate(models.Model):
 
     class Meta:
         ordering = ["doctor", "weekday", "start_time"]
+        verbose_name = "排班模板"
+        verbose_name_plural = "排班模板"
         constraints = [
             models.CheckConstraint(name="template_ends_after_start", condition=Q(end_time__gt=F("start_time"))),
             models.CheckConstraint(name="template_slot_length_positive", condition=Q(slot_minutes__gte=5)),
@@ -202,6 +211,8 @@ class LeaveBlock(models.Model):
 
     class Meta:
         ordering = ["doctor", "starts_on"]
+        verbose_name = "停诊"
+        verbose_name_plural = "停诊"
         constraints = [models.CheckConstraint(name="leave_ends_on_or_after_start", condition=Q(ends_on__gte=F("starts_on")))]
 
     def __str__(self):
@@ -231,6 +242,8 @@ class Slot(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
+        verbose_name = "号源"
+        verbose_name_plural = "号源"
         constraints = [
             # Regeneration relies on this to never create the same slot twice.
             models.UniqueConstraint(fields=["doctor", "starts_at"], name="unique_slot_per_doctor_time"),
@@ -243,7 +256,11 @@ class Slot(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.doctor} {self.starts_at:%Y-%m-%d %H:%M} ({self.booked}/{self.capacity})"
+        starts_at = self.starts_at
+        if starts_at and timezone.is_aware(starts_at):
+            starts_at = timezone.localtime(starts_at)
+        when = f"{starts_at:%Y-%m-%d %H:%M}" if starts_at else "(no time)"
+        return f"{self.doctor} {when} ({self.booked}/{self.capacity})"
 
     @property
     def remaining(self) -> int:

@@ -33,6 +33,8 @@ class Consultation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "问诊"
+        verbose_name_plural = "问诊"
 
     def __str__(self):
         return f"Consultation {self.pk} for booking {self.booking_id} ({self.status})"
@@ -51,6 +53,8 @@ class ChatMessage(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
+        verbose_name = "聊天消息"
+        verbose_name_plural = "聊天消息"
 
     def __str__(self):
         return f"{self.role}: {self.text[:40]}"
@@ -68,3 +72,5 @@ class RoomPresence(models.Model):
 
     class Meta:
         ordering = ["joined_at", "id"]
+        verbose_name = "在线状态"
+        verbose_name_plural = "在线状态"

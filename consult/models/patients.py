@@ -32,6 +32,8 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "患者"
+        verbose_name_plural = "患者"
 
     def __str__(self):
         return f"{self.full_name} ({self.masked_id_number})"
@@ -66,6 +68,8 @@ class ProxyLink(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "代理人关系"
+        verbose_name_plural = "代理人关系"
         constraints = [models.UniqueConstraint(fields=["proxy", "patient"], name="unique_proxy_per_patient")]
 
     def __str__(self):
@@ -102,6 +106,8 @@ class Condition(ClinicalRecord):
 
     class Meta:
         ordering = ["-status", "icd10_code", "id"]
+        verbose_name = "诊断"
+        verbose_name_plural = "诊断"
 
     def __str__(self):
         return f"{self.icd10_code} {self.name}"
@@ -133,7 +139,8 @@ class Allergy(ClinicalRecord):
 
     class Meta:
         ordering = ["substance", "id"]
-        verbose_name_plural = "allergies"
+        verbose_name = "过敏史"
+        verbose_name_plural = "过敏史"
 
     def __str__(self):
         return f"{self.substance} ({self.severity})"
@@ -153,6 +160,8 @@ class Medication(ClinicalRecord):
 
     class Meta:
         ordering = ["-active", "name", "id"]
+        verbose_name = "用药记录"
+        verbose_name_plural = "用药记录"
 
     def __str__(self):
         return f"{self.name} {self.dose}".strip()
@@ -189,6 +198,8 @@ class Observation(ClinicalRecord):
 
     class Meta:
         ordering = ["-measured_at", "-id"]
+        verbose_name = "体征与检验"
+        verbose_name_plural = "体征与检验"
         indexes = [models.Index(fields=["patient", "kind", "-measured_at"], name="obs_patient_kind_time")]
         constraints = [
             # The database holds the same shape the domain validates, so no path writes a
@@ -205,5 +216,9 @@ class Observation(ClinicalRecord):
 
     def __str__(self):
         if self.kind == ObservationKind.BLOOD_PRESSURE:
-            return f"BP {self.systolic}/{self.diastolic} at {self.measured_at:%Y-%m-%d %H:%M}"
+            measured_at = self.measured_at
+            if measured_at and timezone.is_aware(measured_at):
+                measured_at = timezone.localtime(measured_at)
+            when = f" at {measured_at:%Y-%m-%d %H:%M}" if measured_at else ""
+            return f"BP {self.systolic}/{self.diastolic}{when}"
         return f"{self.get_kind_display()} {self.value} {self.unit}"

@@ -47,6 +47,8 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "预约"
+        verbose_name_plural = "预约"
         constraints = [
             # A cancelled booking gives its number back; every other booking keeps its own.
             models.UniqueConstraint(
