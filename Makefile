@@ -5,6 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# A developer's machine: debug on and the built-in development secrets. With no DEBUG in the
+# environment the settings are production's, and refuse to start without SECRET_KEY and
+# PRESCRIPTION_SIGNING_SECRET.
+export DEBUG ?= 1
 
 .PHONY: install run serve migrate seed test demo worker beat clean
 

@@ -109,6 +109,7 @@ def start_server(url: str, *, port: int, workers: int, threads: int) -> subproce
         **os.environ,
         "DATABASE_URL": url, "DB_POOL": "1", "DB_POOL_MAX": str(threads + 2),
         "REDIS_URL": "redis://127.0.0.1:6379/3", "DEBUG": "0", "SECRET_KEY": "bench-only-" + "x" * 40,
+        "PRESCRIPTION_SIGNING_SECRET": "bench-only-signing-" + "y" * 32,
         "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
     }
     command = [

@@ -4,7 +4,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, JsonResponse
 from rest_framework.authtoken.models import Token
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile
 
 
@@ -39,10 +39,10 @@ def user_login(*, request: HttpRequest, phone: str, password: str) -> Token:
     try:
         normalised = normalise_mobile(phone)
     except IdentityError as exc:
-        raise DomainError(str(exc), code="invalid_phone", field="phone", status=400) from None
+        raise DomainError(str(exc), code="invalid_phone", field="phone", kind=Kind.INVALID) from None
     user = authenticate(request=request, phone=normalised, password=password)
     if user is None or not user.is_active:
-        raise DomainError("Wrong phone number or password.", code="bad_credentials", status=400)
+        raise DomainError("Wrong phone number or password.", code="bad_credentials", kind=Kind.INVALID)
     return token_issue(user=user)
 
 

@@ -1,28 +1,33 @@
-"""One domain error type, and the API's translation of it into a 4xx answer."""
+"""One domain error type. It says what went wrong (its kind and a stable code), never which
+HTTP status to answer with: the API layer maps kinds to statuses in one table
+(cloudhospital.api.errors), and pages show the message next to the field."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
-from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What sort of refusal a DomainError is."""
+
+    INVALID = "invalid"  # the input itself is malformed or missing
+    FORBIDDEN = "forbidden"  # the actor may not do this to this object
+    NOT_FOUND = "not_found"  # no such object for this actor (ids cannot be probed)
+    CONFLICT = "conflict"  # the object's current state does not allow it
+    UNPROCESSABLE = "unprocessable"  # well formed and allowed, but a rule says no
 
 
 class DomainError(Exception):
     """A domain rule refused the request.
 
     `code` is a stable machine-readable reason ("slot_full"), `field` names the input at
-    fault when there is one, and `status` is the HTTP status the API answers with:
-    400 for bad input, 409 for a conflict with the current state, 422 for a request
-    that is well-formed but not allowed.
+    fault when there is one, and `kind` says what sort of refusal it is (see Kind).
     """
 
-    def __init__(self, message: str, *, code: str, field: str | None = None, status: int = 409):
+    def __init__(self, message: str, *, code: str, field: str | None = None, kind: Kind = Kind.CONFLICT):
         super().__init__(message)
         self.message = message
         self.code = code
         self.field = field
-        self.status = status
+        self.kind = Kind(kind)
 
     def as_body(self) -> dict:
         body: dict = {"detail": self.message, "code": self.code}
@@ -31,16 +36,6 @@ class DomainError(Exception):
         return body
 
 
-def api_exception_handler(exc, context):
-    if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=exc.status)
-    if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    if isinstance(exc, IntegrityError):
-        # A unique constraint lost a race with a concurrent request: the state changed
-        # under us, which is a conflict, not a server error.
-        return Response(
-            {"detail": "The request conflicts with a concurrent change; please retry.", "code": "conflict"},
-            status=status.HTTP_409_CONFLICT,
-        )
-    return exception_handler(exc, context)
+def forbidden(message: str, *, code: str = "forbidden") -> DomainError:
+    """The refusal a write function gives an actor the access policy does not allow."""
+    return DomainError(message, code=code, kind=Kind.FORBIDDEN)

@@ -16,7 +16,7 @@ from pharmacy import fhir as pharmacy_fhir
 from pharmacy.models import Order
 from prescriptions import fhir as prescriptions_fhir
 from prescriptions.models import PrescriptionStatus
-from prescriptions.selectors import prescriptions_visible_to
+from prescriptions.permissions import prescriptions_visible_to
 
 
 def patient_episode_bundle(*, patient: Patient, viewer, base_url: str) -> dict:

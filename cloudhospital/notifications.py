@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from cloudhospital.jobs import enqueue_on_commit
 from cloudhospital.models import Notification, User
 
 logger = logging.getLogger("cloudhospital.notifications")
@@ -76,9 +77,7 @@ def notification_send(*, key: str, patient, kind: str, title: str, body: str = "
 def _deliver_on_commit(notification: Notification) -> None:
     if notification.sent_at is not None:
         return
-    from cloudhospital.tasks import notification_deliver
-
-    transaction.on_commit(lambda: notification_deliver.delay(notification.pk))
+    enqueue_on_commit("cloudhospital.tasks.notification_deliver", notification.pk)
 
 
 @transaction.atomic

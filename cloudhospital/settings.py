@@ -27,7 +27,9 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a server started with no environment is a production server.
+# `make run`, `make test` and the test suite set DEBUG=1 for a developer's machine.
+DEBUG = env_bool("DEBUG", False)
 
 _DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
 SECRET_KEY = os.environ.get("SECRET_KEY") or (_DEV_SECRET if DEBUG else "")
@@ -193,7 +195,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "cloudhospital.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "cloudhospital.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"register": os.environ.get("REGISTER_RATE", "30/hour")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -262,6 +264,9 @@ NOTIFICATION_SENDER = os.environ.get("NOTIFICATION_SENDER", "cloudhospital.notif
 PRESCRIPTION_SIGNING_SECRETS = env_list(
     "PRESCRIPTION_SIGNING_SECRET", "dev-only-prescription-signing-secret-0123456789" if DEBUG else ""
 )
+if not PRESCRIPTION_SIGNING_SECRETS:
+    # Refuse to start rather than fail at the first doctor's signature.
+    raise ImproperlyConfigured("PRESCRIPTION_SIGNING_SECRET must be set when DEBUG is off.")
 
 # Video consult: ICE servers handed to browsers, TURN REST API credentials (coturn
 # `use-auth-secret`), and the lifetime of the signed WebSocket tickets for mobile clients.
@@ -301,8 +306,6 @@ ORDER_ACCEPT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_ACCEPT_TIMEOUT_MINUTES"
 ORDER_MAX_REASSIGNMENTS = int(os.environ.get("ORDER_MAX_REASSIGNMENTS", "3"))
 PICKUP_CODE_MAX_ATTEMPTS = 5
 PHARMACY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PHARMACY_WEBHOOK_TIMEOUT_SECONDS", "5"))
-# Test hook only (the worker-crash test): see pharmacy.reassignment._pause_point_for_tests.
-ORDER_REASSIGN_PAUSE_FILE = os.environ.get("ORDER_REASSIGN_PAUSE_FILE", "")
 CELERY_BEAT_SCHEDULE["pharmacy-orders-reassign-overdue"] = {
     "task": "pharmacy.tasks.orders_reassign_overdue_task", "schedule": 60.0,
 }

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from cloudhospital import pages
 from cloudhospital.forms import PhoneAuthenticationForm
 
+from cloudhospital.api.episode import PatientFhirView
 from cloudhospital.api.notifications import NotificationListView
 
 admin.site.site_header = "Cloud Hospital administration"
@@ -16,6 +17,7 @@ api_patterns = [
     path("", include("cloudhospital.api.urls")),
     path("", include("consult.api.urls")),
     path("notifications/", NotificationListView.as_view(), name="notification-list"),
+    path("patients/<int:patient_pk>/fhir/", PatientFhirView.as_view(), name="patient-fhir"),
     path("", include("pharmacy.api.urls")),
     path("", include("prescriptions.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -23,88 +23,47 @@ from django.db.models import F
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
-from cloudhospital.models import Role
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.permissions import SYSTEM, allowed, require
+from cloudhospital.states import StateTable, can_move, transition
+from consult import windows
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Condition, ConditionStatus, Patient, Slot
+from consult.permissions import is_booking_staff
 
 S = BookingStatus
 
-# The state machine: from each status, the statuses a booking may move to.
-TRANSITIONS: dict[str, set[str]] = {
-    S.BOOKED: {S.CHECKED_IN, S.CANCELLED, S.NO_SHOW},
-    S.CHECKED_IN: {S.IN_CONSULT, S.CANCELLED, S.NO_SHOW},
-    S.IN_CONSULT: {S.COMPLETED},
-    S.COMPLETED: set(),
-    S.CANCELLED: set(),
-    S.NO_SHOW: set(),
-}
-
-TIMESTAMP_FIELD = {
-    S.CHECKED_IN: "checked_in_at",
-    S.IN_CONSULT: "started_at",
-    S.COMPLETED: "completed_at",
-    S.CANCELLED: "cancelled_at",
-}
-
-
-def booking_window() -> timedelta:
-    return timedelta(days=settings.BOOKING_WINDOW_DAYS)
-
-
-def patient_cancel_cutoff() -> timedelta:
-    return timedelta(minutes=settings.BOOKING_PATIENT_CANCEL_CUTOFF_MINUTES)
-
-
-def check_in_opens() -> timedelta:
-    return timedelta(minutes=settings.BOOKING_CHECK_IN_OPENS_MINUTES)
-
-
-VERB = {
-    S.CHECKED_IN: "check in",
-    S.IN_CONSULT: "start the consultation",
-    S.COMPLETED: "complete the consultation",
-    S.CANCELLED: "cancel",
-    S.NO_SHOW: "mark a no-show",
-}
+# The state machine: from each status, the statuses a booking may move to, and the
+# timestamp each move stamps.
+BOOKING_STATES = StateTable(
+    label="booking",
+    moves={
+        S.BOOKED: {S.CHECKED_IN, S.CANCELLED, S.NO_SHOW},
+        S.CHECKED_IN: {S.IN_CONSULT, S.CANCELLED, S.NO_SHOW},
+        S.IN_CONSULT: {S.COMPLETED},
+        S.COMPLETED: set(),
+        S.CANCELLED: set(),
+        S.NO_SHOW: set(),
+    },
+    stamps={
+        S.CHECKED_IN: "checked_in_at",
+        S.IN_CONSULT: "started_at",
+        S.COMPLETED: "completed_at",
+        S.CANCELLED: "cancelled_at",
+    },
+    verbs={
+        S.CHECKED_IN: "check in",
+        S.IN_CONSULT: "start the consultation",
+        S.COMPLETED: "complete the consultation",
+        S.CANCELLED: "cancel",
+        S.NO_SHOW: "mark a no-show",
+    },
+)
+TRANSITIONS = BOOKING_STATES.moves
 
 
 def _transition(booking: Booking, to: str, *, by, reason: str) -> Booking:
-    """Move a locked booking to `to` if TRANSITIONS allows it, stamping who and why.
-    Anything else is a 409 that names the booking's current state."""
-    if to not in TRANSITIONS[booking.status]:
-        raise DomainError(
-            f"Cannot {VERB[to]}: the booking is {booking.get_status_display().lower()} ({booking.status}).",
-            code="invalid_transition",
-            status=409,
-        )
-    booking.status = to
-    if to in TIMESTAMP_FIELD:
-        setattr(booking, TIMESTAMP_FIELD[to], timezone.now())
-    stamp(booking, by=by, reason=reason)
-    booking.save()
-    return booking
-
-
-def _manages(user, patient_id: int) -> bool:
-    from consult.selectors import patients_managed_by
-
-    return patients_managed_by(user).filter(pk=patient_id).exists()
-
-
-def _is_staff_for(user, booking: Booking) -> bool:
-    """The booking's doctor, or an admin of the doctor's hospital."""
-    if user is None:
-        return False
-    if user.is_superuser:
-        return True
-    doctor = booking.slot.doctor
-    return doctor.user_id == user.pk or (
-        user.role == Role.HOSPITAL_ADMIN and doctor.hospital.admins.filter(pk=user.pk).exists()
-    )
-
-
-def _forbidden(message: str) -> DomainError:
-    return DomainError(message, code="forbidden", status=403)
+    return transition(booking, to, table=BOOKING_STATES, by=by, reason=reason)
 
 
 def _lock_booking(booking: Booking) -> Booking:
@@ -124,21 +83,21 @@ def _local_day_bounds(moment: datetime) -> tuple[datetime, datetime]:
 def _check_slot_bookable(slot: Slot, *, patient: Patient, now: datetime) -> None:
     """The rules that depend on the slot and the patient's record, not on other bookings."""
     if slot.starts_at <= now:
-        raise DomainError("This slot has already started or passed; choose a later one.", code="slot_in_past", field="slot", status=422)
-    if slot.starts_at > now + booking_window():
+        raise DomainError("This slot has already started or passed; choose a later one.", code="slot_in_past", field="slot", kind=Kind.UNPROCESSABLE)
+    if slot.starts_at > windows.booking_window_ends(now):
         raise DomainError(
             f"Slots open for booking {settings.BOOKING_WINDOW_DAYS} days ahead; this one is later.",
-            code="beyond_booking_window", field="slot", status=422,
+            code="beyond_booking_window", field="slot", kind=Kind.UNPROCESSABLE,
         )
     if not slot.is_open:
         raise DomainError(
-            f"This slot is closed{': ' + slot.closed_reason if slot.closed_reason else ''}.", code="slot_closed", field="slot", status=409
+            f"This slot is closed{': ' + slot.closed_reason if slot.closed_reason else ''}.", code="slot_closed", field="slot", kind=Kind.CONFLICT
         )
     doctor = slot.doctor
     if not doctor.verified:
         raise DomainError(
             f"{doctor.user.full_name} is not yet verified by the hospital and cannot be booked.",
-            code="doctor_unverified", field="slot", status=422,
+            code="doctor_unverified", field="slot", kind=Kind.UNPROCESSABLE,
         )
     clinic = slot.clinic
     if clinic.follow_up_only:
@@ -149,7 +108,7 @@ def _check_slot_bookable(slot: Slot, *, patient: Patient, now: datetime) -> None
                 f"{clinic.name} takes follow-up visits only, for patients with a diagnosed condition in "
                 f"ICD-10 {ranges}. {patient.full_name}'s record has no such active condition; add the diagnosis "
                 f"to the record or book a clinic that sees new patients.",
-                code="follow_up_only", field="patient", status=422,
+                code="follow_up_only", field="patient", kind=Kind.UNPROCESSABLE,
             )
 
 
@@ -165,7 +124,7 @@ def _check_one_a_day(*, patient: Patient, slot: Slot, exclude: Booking | None = 
         raise DomainError(
             f"{patient.full_name} already has a booking in {slot.clinic.name} on "
             f"{timezone.localtime(slot.starts_at):%Y-%m-%d}; cancel or reschedule it instead.",
-            code="duplicate_booking", field="slot", status=409,
+            code="duplicate_booking", field="slot", kind=Kind.CONFLICT,
         )
 
 
@@ -174,14 +133,14 @@ def _take_place(slot: Slot) -> int:
 
     See the module docstring for why this is one conditional UPDATE.
     """
-    taken = Slot.objects.filter(pk=slot.pk, is_open=True, booked__lt=F("capacity")).update(booked=F("booked") + 1)
+    taken = Slot.objects.filter(windows.HAS_FREE_PLACE, pk=slot.pk).update(booked=F("booked") + 1)
     if not taken:
         current = Slot.objects.filter(pk=slot.pk).first()
         if current is None:
-            raise DomainError("This slot was withdrawn from the schedule.", code="slot_withdrawn", field="slot", status=409)
+            raise DomainError("This slot was withdrawn from the schedule.", code="slot_withdrawn", field="slot", kind=Kind.CONFLICT)
         if not current.is_open:
-            raise DomainError("This slot is closed.", code="slot_closed", field="slot", status=409)
-        raise DomainError("This slot is full; choose another.", code="slot_full", field="slot", status=409)
+            raise DomainError("This slot is closed.", code="slot_closed", field="slot", kind=Kind.CONFLICT)
+        raise DomainError("This slot is full; choose another.", code="slot_full", field="slot", kind=Kind.CONFLICT)
     # The slot row is locked by our UPDATE until commit, so nobody else picks a number now.
     # The lowest free number is given: a cancelled booking's number goes back to the pool.
     used = set(
@@ -199,7 +158,7 @@ def _replay(*, by, idempotency_key: str, fingerprint: str) -> Booking | None:
     if original is not None and original.request_fingerprint != fingerprint:
         raise DomainError(
             "This Idempotency-Key was already used with a different request; use a new key for a new booking.",
-            code="idempotency_key_reused", status=422,
+            code="idempotency_key_reused", kind=Kind.UNPROCESSABLE,
         )
     return original
 
@@ -218,11 +177,11 @@ def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency
     original booking with created=False and books nothing; the same key with a different
     request is refused (422).
     """
-    if not _manages(by, patient.pk):
-        raise DomainError("No patient with this id among those you manage.", code="unknown_patient", field="patient", status=400)
+    if not allowed("consult.book_for", by, patient):
+        raise DomainError("No patient with this id among those you manage.", code="unknown_patient", field="patient", kind=Kind.INVALID)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say briefly why the patient needs the visit.", code="required", field="reason", status=400)
+        raise DomainError("Say briefly why the patient needs the visit.", code="required", field="reason", kind=Kind.INVALID)
     idempotency_key = (idempotency_key or "").strip()
     fingerprint = _fingerprint(patient_id=patient.pk, slot_id=slot.pk, reason=reason) if idempotency_key else ""
     if idempotency_key:
@@ -269,12 +228,8 @@ def _remind_on_commit_if_due(booking: Booking) -> None:
     """A booking made inside the reminder window is reminded at once; later ones are picked
     up by the beat task (consult.tasks.booking_reminders_due), so no task waits for days
     in the broker with an ETA."""
-    remind_from = booking.slot.starts_at - timedelta(minutes=settings.BOOKING_REMINDER_MINUTES_BEFORE)
-    if timezone.now() >= remind_from:
-        from consult.tasks import booking_remind
-
-        booking_id = booking.pk
-        transaction.on_commit(lambda: booking_remind.delay(booking_id))
+    if windows.reminder_due(booking.slot, timezone.now()):
+        enqueue_on_commit("consult.tasks.booking_remind", booking.pk)
 
 
 def _lock_slot_then_booking(booking: Booking) -> Booking:
@@ -290,7 +245,7 @@ def _lock_slot_then_booking(booking: Booking) -> Booking:
         if locked.slot_id == slot_id:
             return locked
         slot_id = locked.slot_id
-    raise DomainError("The booking changed while cancelling; please retry.", code="conflict", status=409)
+    raise DomainError("The booking changed while cancelling; please retry.", code="conflict", kind=Kind.CONFLICT)
 
 
 @transaction.atomic
@@ -305,18 +260,18 @@ def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
     """
     booking = _lock_slot_then_booking(booking)
     reason = (reason or "").strip()
-    staff = _is_staff_for(by, booking)
-    if not staff and not _manages(by, booking.patient_id):
-        raise _forbidden("Only the patient, their proxies or the clinic may cancel this booking.")
-    late = timezone.now() > booking.slot.starts_at - patient_cancel_cutoff()
-    if not staff and late and S.CANCELLED in TRANSITIONS[booking.status]:
+    require("consult.cancel_booking", by, booking,
+            message="Only the patient, their proxies or the clinic may cancel this booking.")
+    staff = is_booking_staff(by, booking)
+    late = timezone.now() > windows.patient_change_closes(booking.slot)
+    if not staff and late and can_move(booking, S.CANCELLED, table=BOOKING_STATES):
         hours = settings.BOOKING_PATIENT_CANCEL_CUTOFF_MINUTES / 60
         raise DomainError(
             f"Bookings can be cancelled online until {hours:g} hours before the slot; please contact the clinic.",
-            code="too_late_to_cancel", status=422,
+            code="too_late_to_cancel", kind=Kind.UNPROCESSABLE,
         )
     if staff and not reason:
-        raise DomainError("Give the patient a reason for the cancellation.", code="required", field="reason", status=400)
+        raise DomainError("Give the patient a reason for the cancellation.", code="required", field="reason", kind=Kind.INVALID)
     booking.cancel_reason = reason[:200]
     _transition(booking, S.CANCELLED, by=by, reason=f"cancelled: {reason}" if reason else "cancelled by patient")
     _release_place(booking.slot_id)
@@ -326,10 +281,7 @@ def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
 
 
 def _notify_cancelled_on_commit(booking: Booking) -> None:
-    from consult.tasks import booking_cancelled_notify
-
-    booking_id = booking.pk
-    transaction.on_commit(lambda: booking_cancelled_notify.delay(booking_id))
+    enqueue_on_commit("consult.tasks.booking_cancelled_notify", booking.pk)
 
 
 @transaction.atomic
@@ -342,26 +294,26 @@ def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
     one-a-day rule; a full new slot is 409 and the booking stays where it was.
     """
     if booking.slot_id == new_slot.pk:
-        raise DomainError("The booking is already in this slot.", code="same_slot", field="slot", status=400)
+        raise DomainError("The booking is already in this slot.", code="same_slot", field="slot", kind=Kind.INVALID)
     now = timezone.now()
     patient = Patient.objects.select_for_update().get(pk=booking.patient_id)
     # Lock both slots in id order so two reschedules between the same pair cannot deadlock.
     list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, new_slot.pk]).order_by("pk"))
     booking = _lock_booking(booking)
-    staff = _is_staff_for(by, booking)
-    if not staff and not _manages(by, booking.patient_id):
-        raise _forbidden("Only the patient, their proxies or the clinic may reschedule this booking.")
+    require("consult.reschedule_booking", by, booking,
+            message="Only the patient, their proxies or the clinic may reschedule this booking.")
+    staff = is_booking_staff(by, booking)
     if booking.status != S.BOOKED:
         raise DomainError(
             f"Cannot reschedule: the booking is {booking.get_status_display().lower()} ({booking.status}).",
-            code="invalid_transition", status=409,
+            code="invalid_transition", kind=Kind.CONFLICT,
         )
-    if not staff and now > booking.slot.starts_at - patient_cancel_cutoff():
+    if not staff and now > windows.patient_change_closes(booking.slot):
         raise DomainError("It is too late to reschedule this visit online; please contact the clinic.",
-                          code="too_late_to_reschedule", status=422)
+                          code="too_late_to_reschedule", kind=Kind.UNPROCESSABLE)
     new_slot = Slot.objects.select_related("doctor__user", "clinic").get(pk=new_slot.pk)
     if new_slot.clinic_id != booking.slot.clinic_id:
-        raise DomainError("A booking can only move to another slot of the same clinic.", code="other_clinic", field="slot", status=422)
+        raise DomainError("A booking can only move to another slot of the same clinic.", code="other_clinic", field="slot", kind=Kind.UNPROCESSABLE)
     _check_slot_bookable(new_slot, patient=patient, now=now)
     _check_one_a_day(patient=patient, slot=new_slot, exclude=booking)
     old_slot_id = booking.slot_id
@@ -380,26 +332,24 @@ def booking_check_in(*, by, booking: Booking) -> Booking:
     (30) before the slot starts until it ends (422 outside that window). 403 for anyone
     else; 409 from any state but booked."""
     booking = _lock_booking(booking)
-    if not _manages(by, booking.patient_id):
-        raise _forbidden("Only the patient or their proxies check in.")
+    require("consult.check_in", by, booking, message="Only the patient or their proxies check in.")
     now = timezone.now()
     if booking.status == S.BOOKED:
-        opens = booking.slot.starts_at - check_in_opens()
+        opens = windows.check_in_opens(booking.slot)
         if now < opens:
             raise DomainError(
                 f"Check-in opens at {timezone.localtime(opens):%H:%M on %Y-%m-%d}, "
                 f"{settings.BOOKING_CHECK_IN_OPENS_MINUTES} minutes before the slot.",
-                code="check_in_not_open", status=422,
+                code="check_in_not_open", kind=Kind.UNPROCESSABLE,
             )
         if now > booking.slot.ends_at:
-            raise DomainError("This slot has ended; check-in is closed.", code="check_in_closed", status=422)
+            raise DomainError("This slot has ended; check-in is closed.", code="check_in_closed", kind=Kind.UNPROCESSABLE)
     return _transition(booking, S.CHECKED_IN, by=by, reason="checked in")
 
 
-def _lock_for_doctor(by, booking: Booking) -> Booking:
+def _lock_for_doctor(by, booking: Booking, permission: str = "consult.run_booking") -> Booking:
     booking = Booking.objects.select_for_update().select_related("slot__doctor").get(pk=booking.pk)
-    if by is None or booking.slot.doctor.user_id != by.pk:
-        raise _forbidden("Only the booking's doctor may do this.")
+    require(permission, by, booking, message="Only the booking's doctor may do this.")
     return booking
 
 
@@ -420,10 +370,11 @@ def booking_complete(*, by, booking: Booking) -> Booking:
 @transaction.atomic
 def booking_mark_no_show(*, by, booking: Booking) -> Booking:
     """The patient did not come. Marked by the booking's doctor once the slot has started
-    (422 before; 403 for anyone else), or by the no-show task with `by=None`, which only
+    (422 before; 403 for anyone else), or by the no-show task acting as SYSTEM, which only
     passes bookings whose slot ended BOOKING_NO_SHOW_AFTER_MINUTES ago. The place is not
     released: its time has passed. 409 from a state that cannot become a no-show."""
-    booking = _lock_for_doctor(by, booking) if by is not None else _lock_booking(booking)
-    if timezone.now() < booking.slot.starts_at and S.NO_SHOW in TRANSITIONS[booking.status]:
-        raise DomainError("The slot has not started yet; the patient cannot be a no-show.", code="too_early", status=422)
-    return _transition(booking, S.NO_SHOW, by=by, reason="no-show" if by else "no-show (marked automatically)")
+    booking = _lock_for_doctor(by, booking, "consult.mark_no_show")
+    if timezone.now() < booking.slot.starts_at and can_move(booking, S.NO_SHOW, table=BOOKING_STATES):
+        raise DomainError("The slot has not started yet; the patient cannot be a no-show.", code="too_early", kind=Kind.UNPROCESSABLE)
+    automatic = by is SYSTEM
+    return _transition(booking, S.NO_SHOW, by=by, reason="no-show (marked automatically)" if automatic else "no-show")

@@ -10,14 +10,16 @@ from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.permissions import require
+from cloudhospital.states import StateTable, require_move, transition
 from consult import booking as booking_rules
 from consult import records
+from consult.diagnosis import diagnosis_clean
 from consult.models import (
     Booking,
     BookingStatus,
@@ -34,6 +36,15 @@ log = logging.getLogger(__name__)
 # A doctor may complete the notes and diagnosis for a while after hanging up.
 RECORD_EDITABLE_AFTER_END = timedelta(hours=24)
 CLINICAL_FIELDS = ("chief_complaint", "notes", "diagnosis", "follow_up_advice")
+
+C = ConsultationStatus
+# The consultation's state machine: the waiting room, the call, the end.
+CONSULTATION_STATES = StateTable(
+    label="consultation",
+    moves={C.WAITING: {C.IN_PROGRESS}, C.IN_PROGRESS: {C.ENDED}, C.ENDED: set()},
+    stamps={C.ENDED: "ended_at"},
+    verbs={C.IN_PROGRESS: "admit the patient", C.ENDED: "end the consultation"},
+)
 
 
 def room_broadcast(consultation_id: int, event: dict) -> None:
@@ -63,16 +74,18 @@ def _locked(consultation: Consultation) -> Consultation:
 
 
 def _require_doctor(user, consultation: Consultation) -> None:
-    if consultation.booking.slot.doctor.user_id != user.pk:
-        raise DomainError("Only the booking's doctor may do this.", code="not_the_doctor", status=403)
+    require("consult.conduct_consultation", user, consultation,
+            message="Only the booking's doctor may do this.", code="not_the_doctor")
 
 
 @transaction.atomic
-def consultation_open(*, booking: Booking) -> Consultation:
+def consultation_open(*, by, booking: Booking) -> Consultation:
     """The consultation for `booking`, created on first use (check-in or the doctor opening it).
 
-    Refuses a cancelled or no-show booking (409).
+    Only the booking's doctor, the patient or a proxy (403). Refuses a cancelled or no-show
+    booking (409).
     """
+    require("consult.open_room", by, booking, message="Only the booking's doctor or the patient's family may open this room.")
     if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
         raise DomainError(f"The booking is {booking.status}; there is no consultation.", code="booking_inactive")
     consultation, _ = Consultation.objects.get_or_create(booking=booking)
@@ -87,34 +100,13 @@ def consultation_admit(*, by, consultation: Consultation) -> Consultation:
     """
     consultation = _locked(consultation)
     _require_doctor(by, consultation)
-    if consultation.status != ConsultationStatus.WAITING:
-        raise DomainError(
-            f"The consultation is {consultation.status}; only a waiting one can be admitted.",
-            code="invalid_transition",
-        )
+    require_move(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES)
     booking_rules.booking_start(by=by, booking=consultation.booking)
     now = timezone.now()
-    consultation.status = ConsultationStatus.IN_PROGRESS
     consultation.admitted_at = consultation.started_at = now
-    stamp(consultation, by=by, reason="patient admitted")
-    consultation.save()
+    transition(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES, by=by, reason="patient admitted", now=now)
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "admitted", "at": now.isoformat()})
     return consultation
-
-
-def _normalise_diagnosis(diagnosis) -> list[dict]:
-    if not isinstance(diagnosis, list) or not diagnosis or len(diagnosis) > 20:
-        raise DomainError("Give 1 to 20 diagnoses as [{code, name}].", code="invalid", field="diagnosis", status=400)
-    cleaned = []
-    for entry in diagnosis:
-        if not isinstance(entry, dict) or not isinstance(entry.get("code"), str):
-            raise DomainError("Each diagnosis needs an ICD-10 `code`.", code="invalid", field="diagnosis", status=400)
-        code = entry["code"].strip().upper()
-        if not records.ICD10_PATTERN.match(code):
-            raise DomainError(f"{code[:12]!r} is not an ICD-10 code.", code="invalid_icd10", field="diagnosis", status=400)
-        name = str(entry.get("name") or "").strip()[:120]
-        cleaned.append({"code": code, "name": name or code})
-    return cleaned
 
 
 @transaction.atomic
@@ -128,13 +120,13 @@ def consultation_record(*, by, consultation: Consultation, **fields) -> Consulta
     _require_doctor(by, consultation)
     unknown = set(fields) - set(CLINICAL_FIELDS)
     if unknown:
-        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", code="invalid", field=sorted(unknown)[0], status=400)
+        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", code="invalid", field=sorted(unknown)[0], kind=Kind.INVALID)
     if consultation.status == ConsultationStatus.WAITING:
         raise DomainError("Admit the patient before writing the record.", code="invalid_transition")
     if consultation.status == ConsultationStatus.ENDED and timezone.now() > consultation.ended_at + RECORD_EDITABLE_AFTER_END:
         raise DomainError("The record closed 24 hours after the consultation ended.", code="record_closed")
     if "diagnosis" in fields:
-        fields["diagnosis"] = _normalise_diagnosis(fields["diagnosis"])
+        fields["diagnosis"] = diagnosis_clean(fields["diagnosis"])
         patient = consultation.booking.patient
         active = set(patient.conditions.filter(status=ConditionStatus.ACTIVE).values_list("icd10_code", flat=True))
         for entry in fields["diagnosis"]:
@@ -153,23 +145,19 @@ def consultation_end(*, by, consultation: Consultation) -> Consultation:
     socket in the room told and closed. Ending twice is a 409 naming the state."""
     consultation = _locked(consultation)
     _require_doctor(by, consultation)
-    if consultation.status != ConsultationStatus.IN_PROGRESS:
-        raise DomainError(
-            f"The consultation is {consultation.status}; only one in progress can be ended.", code="invalid_transition"
-        )
+    require_move(consultation, C.ENDED, table=CONSULTATION_STATES)
     booking_rules.booking_complete(by=by, booking=consultation.booking)
     now = timezone.now()
-    consultation.status = ConsultationStatus.ENDED
-    consultation.ended_at = now
-    stamp(consultation, by=by, reason="consultation ended")
-    consultation.save()
+    transition(consultation, C.ENDED, table=CONSULTATION_STATES, by=by, reason="consultation ended", now=now)
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "ended", "at": now.isoformat()})
     return consultation
 
 
 @transaction.atomic
 def chat_post(*, by, consultation: Consultation, role: str, text: str) -> ChatMessage:
-    """Keep a chat message as part of the consultation and send it to the room."""
+    """Keep a chat message as part of the consultation and send it to the room. Only the
+    consultation's participants (403)."""
+    require("consult.chat", by, consultation, message="Only the consultation's participants may chat in it.")
     if consultation.status == ConsultationStatus.ENDED:
         raise DomainError("The consultation has ended.", code="consultation_ended")
     message = ChatMessage(consultation=consultation, sender=by, role=role, text=text)
@@ -198,7 +186,3 @@ def presence_join(*, consultation: Consultation, user, role: str, channel_name: 
 
 def presence_leave(*, channel_name: str) -> None:
     RoomPresence.objects.filter(channel_name=channel_name).delete()
-
-
-def join_window_opens(consultation: Consultation):
-    return consultation.booking.slot.starts_at - timedelta(minutes=settings.CONSULT_JOIN_BEFORE_MINUTES)

@@ -21,15 +21,8 @@ from cloudhospital.models import Role
 from consult import booking as booking_rules
 from consult import consultation as consult_rules
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Doctor
-from consult.selectors import (
-    bookings_for_display,
-    consultation_role,
-    consultations_visible_to,
-    doctor_worklist,
-    patients_managed_by,
-    patients_visible_to,
-    record_read_log,
-)
+from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
+from consult.selectors import bookings_for_display, doctor_worklist, record_for
 
 
 def _doctor(user) -> Doctor:
@@ -72,7 +65,7 @@ def portal_open(request, booking_id: int):
     doctor = _doctor(request.user)
     booking = get_object_or_404(Booking, pk=booking_id, slot__doctor=doctor)
     try:
-        consultation = consult_rules.consultation_open(booking=booking)
+        consultation = consult_rules.consultation_open(by=request.user, booking=booking)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal")
@@ -100,7 +93,7 @@ def patient_check_in(request, booking_id: int):
     try:
         if booking.status == BookingStatus.BOOKED:
             booking_rules.booking_check_in(by=request.user, booking=booking)
-        consultation = consult_rules.consultation_open(booking=booking)
+        consultation = consult_rules.consultation_open(by=request.user, booking=booking)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("patient-home")
@@ -136,6 +129,8 @@ def room(request, consultation_id: int):
 def bp_trend_page(request, patient_id: int):
     """The blood-pressure chart with prescription dates marked, for the family and the
     treating doctor, so a follow-up visit starts with the picture."""
-    patient = get_object_or_404(patients_visible_to(request.user), pk=patient_id)
-    record_read_log(user=request.user, patient=patient, action="bp_trend_page")
+    try:
+        patient = record_for(request.user, patient_id, purpose="bp_trend_page")
+    except DomainError:
+        raise Http404("No such patient.") from None
     return render(request, "consult/bp_trend.html", {"patient": patient, "config": {"patientId": patient.pk}})

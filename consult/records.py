@@ -1,10 +1,11 @@
 """Writes to patients, proxies and the health record.
 
 Every function here is the one place its rule lives: the API, the admin's actions, the
-demo seeder and the tests all call these.
+demo seeder and the tests all call these. Each checks its actor against the access policy
+(consult.permissions) itself: contact details and proxies are the patient's and their
+proxies' to change; the record's entries also the treating doctor's.
 """
 
-import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -15,9 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile, parse_resident_id
 from cloudhospital.models import Role
+from cloudhospital.permissions import require
+from consult.diagnosis import icd10_clean
 from consult.models import (
     Allergy,
     Condition,
@@ -30,8 +33,6 @@ from consult.models import (
     Relationship,
 )
 
-ICD10_PATTERN = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
-
 # Plausible ranges for a reading a person can survive; anything outside is a typo or a
 # faulty cuff, and storing it would mislead every later trend and safety check.
 BP_LIMITS = {"systolic": (50, 300), "diastolic": (20, 200), "pulse": (20, 250)}
@@ -39,7 +40,7 @@ LAB_LIMITS = {ObservationKind.EGFR: (Decimal("1"), Decimal("200")), ObservationK
 
 
 def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
-    return DomainError(message, code=code, field=field, status=400)
+    return DomainError(message, code=code, field=field, kind=Kind.INVALID)
 
 
 def _resident_id(id_number: str):
@@ -76,7 +77,7 @@ def _ensure_id_number_free(number: str) -> None:
             "patient or one of their proxies to add you as a proxy.",
             code="duplicate_id_number",
             field="id_number",
-            status=400,
+            kind=Kind.INVALID,
         )
 
 
@@ -121,6 +122,7 @@ def dependant_add(
     The dependant needs no login. An ID number already registered is refused: access to an
     existing patient is granted only by that patient or an existing proxy (`proxy_add`).
     """
+    require("consult.add_dependant", proxy, message="Sign in with your own account to add a family member.")
     name = _full_name(full_name)
     resident = _resident_id(id_number)
     if relationship not in Relationship.values:
@@ -143,6 +145,7 @@ def dependant_add(
 @transaction.atomic
 def proxy_add(*, by, patient: Patient, phone: str, relationship: str) -> ProxyLink:
     """Let another registered account act for `patient` (several children may share a parent)."""
+    _require_manager(by, patient)
     if relationship not in Relationship.values:
         raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
     mobile = _mobile(phone)
@@ -166,6 +169,7 @@ def proxy_add(*, by, patient: Patient, phone: str, relationship: str) -> ProxyLi
 def proxy_remove(*, by, link: ProxyLink) -> None:
     """End a proxy's access. A dependant without a login must keep at least one proxy."""
     patient = Patient.objects.select_for_update().get(pk=link.patient_id)
+    _require_manager(by, patient)
     if patient.account_id is None and patient.proxy_links.count() <= 1:
         raise DomainError(
             "This is the patient's only proxy and the patient has no login of their own.",
@@ -178,6 +182,7 @@ def proxy_remove(*, by, link: ProxyLink) -> None:
 @transaction.atomic
 def patient_update(*, by, patient: Patient, phone: str | None = None, address: str | None = None) -> Patient:
     """Change contact details. Name, ID number, birth date and sex follow the ID card and do not change here."""
+    _require_manager(by, patient)
     if phone is not None:
         patient.phone = _mobile(phone) if phone else ""
     if address is not None:
@@ -187,11 +192,13 @@ def patient_update(*, by, patient: Patient, phone: str | None = None, address: s
     return patient
 
 
-def _check_icd10(code: str) -> str:
-    normalised = (code or "").strip().upper()
-    if not ICD10_PATTERN.match(normalised):
-        raise _invalid("Enter an ICD-10 code such as I10 or N18.3.", "icd10_code", "invalid_icd10")
-    return normalised
+def _require_manager(by, patient) -> None:
+    require("consult.manage_patient", by, patient, message="Only the patient or their proxies may change this.")
+
+
+def _require_record_writer(by, patient) -> None:
+    require("consult.write_record", by, patient,
+            message="Only the patient, their proxies or a doctor treating the patient may change this record.")
 
 
 def _check_onset(onset_date, birth_date) -> None:
@@ -202,7 +209,8 @@ def _check_onset(onset_date, birth_date) -> None:
 @transaction.atomic
 def condition_add(*, by, patient: Patient, icd10_code: str, name: str = "", onset_date=None, status: str = "active") -> Condition:
     """Add a diagnosis to the problem list."""
-    code = _check_icd10(icd10_code)
+    _require_record_writer(by, patient)
+    code = icd10_clean(icd10_code)
     _check_onset(onset_date, patient.birth_date)
     condition = Condition(
         patient=patient, icd10_code=code, name=name.strip() or code, onset_date=onset_date, status=status, recorded_by=by
@@ -215,8 +223,9 @@ def condition_add(*, by, patient: Patient, icd10_code: str, name: str = "", onse
 @transaction.atomic
 def condition_update(*, by, condition: Condition, **changes) -> Condition:
     """Change a condition (most often: mark it resolved)."""
+    _require_record_writer(by, condition.patient_id)
     if "icd10_code" in changes:
-        changes["icd10_code"] = _check_icd10(changes["icd10_code"])
+        changes["icd10_code"] = icd10_clean(changes["icd10_code"])
     if "onset_date" in changes:
         _check_onset(changes["onset_date"], condition.patient.birth_date)
     for field, value in changes.items():
@@ -229,6 +238,7 @@ def condition_update(*, by, condition: Condition, **changes) -> Condition:
 @transaction.atomic
 def allergy_add(*, by, patient: Patient, substance: str, category: str = "drug", reaction: str = "", severity: str = "moderate") -> Allergy:
     """Record an allergy to a substance or a drug class."""
+    _require_record_writer(by, patient)
     if not substance.strip():
         raise _invalid("Name the substance or drug class.", "substance", "required")
     allergy = Allergy(
@@ -258,12 +268,14 @@ def _entry_change(entry, *, by, changes: dict, required: str, reason: str):
 @transaction.atomic
 def allergy_update(*, by, allergy: Allergy, **changes) -> Allergy:
     """Change an allergy entry; the substance may not be emptied."""
+    _require_record_writer(by, allergy.patient_id)
     return _entry_change(allergy, by=by, changes=changes, required="substance", reason="allergy changed")
 
 
 @transaction.atomic
 def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency: str = "", started_on=None, active: bool = True) -> Medication:
     """Record a medicine the patient currently takes."""
+    _require_record_writer(by, patient)
     if not name.strip():
         raise _invalid("Name the medicine.", "name", "required")
     medication = Medication(
@@ -278,6 +290,7 @@ def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency
 @transaction.atomic
 def medication_update(*, by, medication: Medication, **changes) -> Medication:
     """Change a medication entry (e.g. mark it stopped); the name may not be emptied."""
+    _require_record_writer(by, medication.patient_id)
     return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
 
 
@@ -320,6 +333,7 @@ def observation_add(
 
     A reading in the future (beyond five minutes of clock skew) is refused.
     """
+    _require_record_writer(by, patient)
     if measured_at > timezone.now() + timedelta(minutes=5):
         raise _invalid("The measurement time is in the future.", "measured_at")
     if kind == ObservationKind.BLOOD_PRESSURE:

@@ -15,12 +15,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
-from cloudhospital.models import Role
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.permissions import require
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, LeaveBlock, ScheduleTemplate, Slot
 
 SLOT_MINUTES = (5, 120)
@@ -30,26 +31,13 @@ LEAVE_CLOSED_PREFIX = "Doctor on leave:"  # how a slot closed by leave says so
 GENERATION_CHUNK = 250  # doctors per round trip: bounded memory at the network's full size
 
 
-def doctors_managed_by(user):
-    """Doctors whose schedule `user` may change: their own profile, every doctor of a
-    hospital they administer, or everyone for a superuser."""
-    if not user.is_authenticated:
-        return Doctor.objects.none()
-    if user.is_superuser:
-        return Doctor.objects.all()
-    rule = Q(user=user)
-    if user.role == Role.HOSPITAL_ADMIN:
-        rule |= Q(hospital__admins=user)
-    return Doctor.objects.filter(rule).distinct()
-
-
 def _require_manages(by, doctor: Doctor) -> None:
-    if not doctors_managed_by(by).filter(pk=doctor.pk).exists():
-        raise DomainError("Only the doctor or an admin of their hospital may change this schedule.", code="forbidden", status=403)
+    require("consult.manage_schedule", by, doctor,
+            message="Only the doctor or an admin of their hospital may change this schedule.")
 
 
 def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
-    return DomainError(message, code=code, field=field, status=400)
+    return DomainError(message, code=code, field=field, kind=Kind.INVALID)
 
 
 def _validate_template(template: ScheduleTemplate) -> None:
@@ -70,7 +58,7 @@ def _validate_template(template: ScheduleTemplate) -> None:
         raise _invalid("The session is shorter than one slot.", "end_time")
     if not template.doctor.clinics.filter(pk=template.clinic_id).exists():
         raise DomainError(
-            f"{template.doctor.name} does not work in {template.clinic.name}.", code="not_in_clinic", field="clinic", status=422
+            f"{template.doctor.name} does not work in {template.clinic.name}.", code="not_in_clinic", field="clinic", kind=Kind.UNPROCESSABLE
         )
     overlapping = ScheduleTemplate.objects.filter(
         doctor=template.doctor, weekday=template.weekday, active=True,
@@ -80,14 +68,12 @@ def _validate_template(template: ScheduleTemplate) -> None:
         other = overlapping.first()
         raise DomainError(
             f"This overlaps the {other.start_time:%H:%M}-{other.end_time:%H:%M} session on the same day.",
-            code="overlapping_session", field="start_time", status=409,
+            code="overlapping_session", field="start_time", kind=Kind.CONFLICT,
         )
 
 
 def _regenerate_on_commit(doctor_id: int) -> None:
-    from consult.tasks import slots_generate_task
-
-    transaction.on_commit(lambda: slots_generate_task.delay(doctor_ids=[doctor_id]))
+    enqueue_on_commit("consult.tasks.slots_generate_task", doctor_ids=[doctor_id])
 
 
 @transaction.atomic
@@ -310,10 +296,10 @@ def leave_block_lift(*, by, leave: LeaveBlock) -> int:
     _require_manages(by, leave.doctor)
     leave = LeaveBlock.objects.select_for_update().filter(pk=leave.pk).first()
     if leave is None:
-        raise DomainError("This leave has just been lifted.", code="leave_lifted", status=409)
+        raise DomainError("This leave has just been lifted.", code="leave_lifted", kind=Kind.CONFLICT)
     if leave.ends_on < timezone.localdate():
         raise DomainError("This leave is over and stays on record; only current or future leave can be lifted.",
-                          code="leave_over", status=409)
+                          code="leave_over", kind=Kind.CONFLICT)
     still_away = list(
         LeaveBlock.objects.filter(doctor_id=leave.doctor_id, ends_on__gte=leave.starts_on, starts_on__lte=leave.ends_on)
         .exclude(pk=leave.pk).values_list("starts_on", "ends_on")

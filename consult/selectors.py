@@ -1,17 +1,19 @@
-"""Read queries: which patients a user may see, and the record summary.
+"""Read queries: the record and its summary, the directory, slots, worklists, rooms.
 
-"Objects this user may see" is one queryset per role. Views start from it, so a foreign
-id is simply not found (404) and ids cannot be probed.
+"Objects this user may see" is one queryset per role, in consult.permissions; views start
+from it, so a foreign id is simply not found (404) and ids cannot be probed. Reading a
+patient's data and writing its access-log row are one call here (`record_for`,
+`patients_listed`), so no view, page, consumer or export can forget the log.
 """
 
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from cloudhospital.audit import access_log_record, access_log_record_many
-from cloudhospital.models import Role
+from cloudhospital.errors import DomainError, Kind
+from consult import windows
 from consult.models import (
     Booking,
     BookingStatus,
@@ -24,25 +26,7 @@ from consult.models import (
     ProxyLink,
     Slot,
 )
-
-
-def patients_managed_by(user) -> QuerySet[Patient]:
-    """The user's own patient profile and every dependant they act for."""
-    if not user.is_authenticated:
-        return Patient.objects.none()
-    return Patient.objects.filter(Q(account=user) | Q(proxy_links__proxy=user)).distinct()
-
-
-def patients_visible_to(user) -> QuerySet[Patient]:
-    """Patients whose record `user` may read: their own and their dependants', and for a
-    doctor, the patients of their bookings from check-in until DOCTOR_RECORD_ACCESS_DAYS
-    after completion (every such read is logged: record_read_log)."""
-    managed = patients_managed_by(user)
-    if not user.is_authenticated or user.role != Role.DOCTOR:
-        return managed
-    return Patient.objects.filter(
-        Q(pk__in=managed.values("pk")) | Q(pk__in=doctor_access_bookings(user).values("patient_id"))
-    )
+from consult.permissions import consultation_role, doctor_access_bookings, patients_managed_by, patients_visible_to
 
 
 def relationship_to(user, patient: Patient) -> str:
@@ -80,17 +64,23 @@ def record_summary(patient: Patient, *, bp_readings: int = 10) -> dict:
 # --- Booking desk: directory, slots, bookings, doctors' access to records -------------
 
 
-def doctor_access_bookings(user) -> QuerySet[Booking]:
-    """Bookings through which `user`, as their doctor, may read the patient's record now:
-    checked in or in consultation, or completed less than DOCTOR_RECORD_ACCESS_DAYS ago."""
-    since = timezone.now() - timedelta(days=settings.DOCTOR_RECORD_ACCESS_DAYS)
-    return Booking.objects.filter(slot__doctor__user=user).filter(
-        Q(status__in=[BookingStatus.CHECKED_IN, BookingStatus.IN_CONSULT])
-        | Q(status=BookingStatus.COMPLETED, completed_at__gte=since)
-    )
+def record_for(viewer, patient_id, *, purpose: str) -> Patient:
+    """The patient `viewer` may read (consult.permissions.patients_visible_to), with the
+    read access-logged for `purpose` in the same call. Anyone else's id: not found."""
+    patient = patients_visible_to(viewer).filter(pk=patient_id).first() if str(patient_id).isdigit() else None
+    if patient is None:
+        raise DomainError("No patient with this id among those you may see.", code="not_found", kind=Kind.NOT_FOUND)
+    _log_record_read(user=viewer, patient=patient, action=purpose)
+    return patient
 
 
-def record_read_log(*, user, patient: Patient, action: str) -> None:
+def patients_listed(viewer, patients: list[Patient], *, purpose: str = "patient_list_read") -> list[Patient]:
+    """A page of patients `viewer` listed, with every listed patient's read logged."""
+    _log_records_listed(user=viewer, patients=patients, action=purpose)
+    return patients
+
+
+def _log_record_read(*, user, patient: Patient, action: str) -> None:
     """Write the access log for a read of `patient`'s record by someone who does not manage
     it, naming the booking that allows it. The patient's own and proxies' reads are not
     logged: it is their record."""
@@ -101,8 +91,8 @@ def record_read_log(*, user, patient: Patient, action: str) -> None:
         access_log_record(user=user, patient=patient, action=action, reason=f"booking {booking.pk} ({booking.status})")
 
 
-def records_listed_log(*, user, patients: list[Patient], action: str = "patient_list_read") -> None:
-    """record_read_log for a page of patients a doctor listed: names and masked ID numbers
+def _log_records_listed(*, user, patients: list[Patient], action: str = "patient_list_read") -> None:
+    """_log_record_read for a page of patients a doctor listed: names and masked ID numbers
     are personal data too. At most three queries whatever the page size."""
     ids = [patient.pk for patient in patients]
     if not ids:
@@ -118,33 +108,12 @@ def records_listed_log(*, user, patients: list[Patient], action: str = "patient_
     access_log_record_many(user=user, reasons=grounds, action=action)
 
 
-def bookings_visible_to(user) -> QuerySet[Booking]:
-    """Bookings of the patients `user` manages, of their own slots as a doctor, of the
-    hospitals they administer, or all for a superuser."""
-    if not user.is_authenticated:
-        return Booking.objects.none()
-    if user.is_superuser:
-        return Booking.objects.all()
-    rule = Q(patient__in=patients_managed_by(user).values("pk")) | Q(slot__doctor__user=user)
-    if user.role == Role.HOSPITAL_ADMIN:
-        rule |= Q(slot__doctor__hospital__in=user.administered_hospitals.values("pk"))
-    return Booking.objects.filter(rule)
-
-
 def bookings_for_display(queryset: QuerySet[Booking]) -> QuerySet[Booking]:
     return queryset.select_related("patient", "slot__clinic__hospital", "slot__doctor__user")
 
 
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
-def bookable_slot_filter(now: datetime) -> Q:
-    """Open, with a place left, and within the booking window."""
-    return Q(
-        is_open=True, booked__lt=F("capacity"), starts_at__gt=now,
-        starts_at__lte=now + timedelta(days=settings.BOOKING_WINDOW_DAYS),
-    )
 
 
 def slots_available(
@@ -167,14 +136,14 @@ def slots_available(
     if date_to is not None:
         slots = slots.filter(starts_at__lt=_local_midnight(date_to + timedelta(days=1)))
     if available_only:
-        slots = slots.filter(bookable_slot_filter(now))
+        slots = slots.filter(windows.bookable_slot_filter(now))
     return slots.select_related("doctor__user", "clinic__hospital").order_by("starts_at", "id")
 
 
 def doctors_directory() -> QuerySet[Doctor]:
     """Verified doctors with hospital, clinics and their next bookable slot, in a fixed
     number of queries (the next slot is a correlated subquery, not a query per doctor)."""
-    next_slot = Slot.objects.filter(bookable_slot_filter(timezone.now()), doctor=OuterRef("pk")).order_by("starts_at")
+    next_slot = Slot.objects.filter(windows.bookable_slot_filter(timezone.now()), doctor=OuterRef("pk")).order_by("starts_at")
     return (
         Doctor.objects.filter(verified=True)
         .select_related("user", "hospital")
@@ -203,39 +172,6 @@ def doctor_worklist(doctor: Doctor, day: date) -> QuerySet[Booking]:
 # --- Consultations --------------------------------------------------------------------
 
 
-def consultations_visible_to(user):
-    """Consultations of the user's own bookings, their dependants', and, for a doctor, their patients'."""
-    from consult.models import Consultation
-
-    if not user.is_authenticated:
-        return Consultation.objects.none()
-    return Consultation.objects.filter(
-        Q(booking__slot__doctor__user=user) | Q(booking__patient__account=user) | Q(booking__patient__proxy_links__proxy=user)
-    ).distinct()
-
-
-def bookings_openable_by(user) -> QuerySet[Booking]:
-    """Bookings whose consultation room the user may open: as the booking's doctor, or as
-    the patient or one of their proxies."""
-    if not user.is_authenticated:
-        return Booking.objects.none()
-    return Booking.objects.filter(
-        Q(slot__doctor__user=user) | Q(patient__account=user) | Q(patient__proxy_links__proxy=user)
-    ).distinct()
-
-
-def consultation_role(user, consultation) -> str | None:
-    """"doctor", "patient" or "proxy" for a participant of the consultation, else None."""
-    booking = consultation.booking
-    if booking.slot.doctor.user_id == user.pk:
-        return "doctor"
-    if booking.patient.account_id == user.pk:
-        return "patient"
-    if ProxyLink.objects.filter(proxy=user, patient_id=booking.patient_id).exists():
-        return "proxy"
-    return None
-
-
 def room_presence(consultation) -> list[dict]:
     """Who has a socket open in the room, once per person, earliest first."""
     from consult.models import RoomPresence
@@ -252,11 +188,8 @@ def room_admission(user, consultation_id: int):
     Returns (consultation, role, None) when they may, or (None, None, close_code) saying why
     not: unknown consultation, not a participant, too early, booking inactive, ended.
     """
-    from django.utils import timezone
-
     from consult import signalling
-    from consult.consultation import join_window_opens
-    from consult.models import BookingStatus, Consultation, ConsultationStatus
+    from consult.models import Consultation, ConsultationStatus
 
     if not user.is_authenticated:
         return None, None, signalling.CLOSE_UNAUTHENTICATED
@@ -272,7 +205,7 @@ def room_admission(user, consultation_id: int):
         return None, None, signalling.CLOSE_BOOKING_INACTIVE
     if consultation.status == ConsultationStatus.ENDED:
         return None, None, signalling.CLOSE_CONSULT_ENDED
-    if timezone.now() < join_window_opens(consultation):
+    if timezone.now() < windows.join_window_opens(consultation.booking.slot):
         return None, None, signalling.CLOSE_TOO_EARLY
     return consultation, role, None
 

@@ -11,25 +11,21 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
-from django.db.models import CharField, Exists, OuterRef, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Notification
 from cloudhospital.notifications import notification_send
+from cloudhospital.permissions import SYSTEM
 from consult import booking as booking_domain
+from consult import windows
 from consult.models import Booking, BookingStatus
 from consult.schedules import slots_generate
 
 logger = logging.getLogger(__name__)
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
-
-
-def reminder_key(booking: Booking) -> str:
-    # The slot is part of the key: a rescheduled booking is reminded of its new time.
-    return f"booking:{booking.pk}:reminder:{booking.slot_id}"
 
 
 @shared_task(**RETRY)
@@ -50,13 +46,11 @@ def booking_remind(booking_id: int) -> bool:
     booking = Booking.objects.select_related("patient", "slot__doctor__user", "slot__clinic").filter(pk=booking_id).first()
     if booking is None or booking.status not in (BookingStatus.BOOKED, BookingStatus.CHECKED_IN):
         return False
-    now = timezone.now()
-    lead = timedelta(minutes=settings.BOOKING_REMINDER_MINUTES_BEFORE)
-    if not booking.slot.starts_at - lead <= now < booking.slot.ends_at:
+    if not windows.reminder_due(booking.slot, timezone.now()):
         return False
     starts = timezone.localtime(booking.slot.starts_at)
     notification_send(
-        key=reminder_key(booking),
+        key=windows.reminder_key(booking_id=booking.pk, slot_id=booking.slot_id),
         patient=booking.patient,
         kind="booking_reminder",
         title=f"就诊提醒 Visit at {starts:%H:%M}: {booking.slot.clinic.name}",
@@ -74,20 +68,13 @@ def booking_remind(booking_id: int) -> bool:
 def booking_reminders_due() -> int:
     """Beat, every minute: queue a reminder for each waiting booking whose slot starts
     within the reminder lead time and has not been reminded yet."""
-    now = timezone.now()
-    lead = timedelta(minutes=settings.BOOKING_REMINDER_MINUTES_BEFORE)
-    # The same key reminder_key() builds, so the unique index answers the question.
+    # The same key windows.reminder_key() builds, so the unique index answers the question.
     reminded = Notification.objects.filter(
-        key=Concat(
-            Value("booking:"), Cast(OuterRef("pk"), CharField()),
-            Value(":reminder:"), Cast(OuterRef("slot_id"), CharField()),
-        )
+        key=windows.reminder_key_sql(booking_id=OuterRef("pk"), slot_id=OuterRef("slot_id"))
     )
     due = (
-        Booking.objects.filter(
-            status__in=[BookingStatus.BOOKED, BookingStatus.CHECKED_IN],
-            slot__starts_at__lte=now + lead, slot__ends_at__gt=now,
-        )
+        Booking.objects.filter(windows.reminder_due_filter(timezone.now()),
+                               status__in=[BookingStatus.BOOKED, BookingStatus.CHECKED_IN])
         .filter(~Exists(reminded))
         .values_list("pk", flat=True)
     )
@@ -105,7 +92,7 @@ def booking_no_shows_mark() -> int:
     marked = 0
     for booking in Booking.objects.filter(status=BookingStatus.BOOKED, slot__ends_at__lte=cutoff).only("pk"):
         try:
-            booking_domain.booking_mark_no_show(by=None, booking=booking)
+            booking_domain.booking_mark_no_show(by=SYSTEM, booking=booking)
         except DomainError as exc:
             # Changed since the query (checked in, cancelled, or marked by another run).
             logger.info("booking %s not marked no-show: %s", booking.pk, exc.message)

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.permissions import require
 from pharmacy.models import PHARMACY_ROLES, Pharmacy, PharmacyApiToken, PharmacyStaff
 
 TOKEN_PREFIX = "chp_"
@@ -23,22 +24,28 @@ TOKEN_PREFIX = "chp_"
 LAST_USED_PRECISION = timedelta(minutes=5)
 
 
+def _require_administrator(by) -> None:
+    require("pharmacy.administer", by, message="Only the hospital's administrators manage pharmacy access.")
+
+
 def token_hash(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def token_create(*, pharmacy: Pharmacy, name: str, by=None, plaintext: str | None = None) -> tuple[PharmacyApiToken, str]:
+def token_create(*, pharmacy: Pharmacy, name: str, by, plaintext: str | None = None) -> tuple[PharmacyApiToken, str]:
     """Issue an API token for `pharmacy` and return it with its plaintext, which is not
     stored anywhere and cannot be shown again.
 
-    `plaintext` is for the demo data only (a documented, fixed demo token). Errors: an
-    inactive pharmacy (422), an empty name (400).
+    `plaintext` is for the demo data only (a documented, fixed demo token). Only hospital
+    admins, superusers and the system (seeding) issue tokens (403). Errors: an inactive
+    pharmacy (422), an empty name (400).
     """
+    _require_administrator(by)
     name = (name or "").strip()
     if not name:
-        raise DomainError("Name the token after what will use it.", code="token_name_required", field="name", status=400)
+        raise DomainError("Name the token after what will use it.", code="token_name_required", field="name", kind=Kind.INVALID)
     if not pharmacy.active:
-        raise DomainError("This pharmacy is not active.", code="pharmacy_inactive", status=422)
+        raise DomainError("This pharmacy is not active.", code="pharmacy_inactive", kind=Kind.UNPROCESSABLE)
     plaintext = plaintext or TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = PharmacyApiToken(
@@ -53,8 +60,10 @@ def token_create(*, pharmacy: Pharmacy, name: str, by=None, plaintext: str | Non
     return token, plaintext
 
 
-def token_revoke(*, token: PharmacyApiToken, by=None) -> PharmacyApiToken:
-    """Revoke a token: every later request with it is refused. Revoking twice is harmless."""
+def token_revoke(*, token: PharmacyApiToken, by) -> PharmacyApiToken:
+    """Revoke a token: every later request with it is refused. Revoking twice is harmless.
+    Only hospital admins, superusers and the system (403)."""
+    _require_administrator(by)
     with transaction.atomic():
         token = PharmacyApiToken.objects.select_for_update().get(pk=token.pk)
         if token.revoked_at is None:
@@ -87,13 +96,15 @@ def token_authenticate(plaintext: str) -> PharmacyApiToken | None:
     return token
 
 
-def staff_add(*, pharmacy: Pharmacy, user, by=None) -> PharmacyStaff:
-    """Make `user` act for `pharmacy`. Only pharmacists and pharmacy staff may (422); a user
-    belongs to one pharmacy at a time (409 if already with another)."""
+def staff_add(*, pharmacy: Pharmacy, user, by) -> PharmacyStaff:
+    """Make `user` act for `pharmacy`. Only hospital admins, superusers and the system add
+    staff (403). Only pharmacists and pharmacy staff may join (422); a user belongs to one
+    pharmacy at a time (409 if already with another)."""
+    _require_administrator(by)
     if user.role not in PHARMACY_ROLES:
         raise DomainError(
             "Only users with the pharmacist or pharmacy staff role can join a pharmacy.",
-            code="not_pharmacy_role", field="user", status=422,
+            code="not_pharmacy_role", field="user", kind=Kind.UNPROCESSABLE,
         )
     with transaction.atomic():
         existing = PharmacyStaff.objects.select_for_update().filter(user=user).first()

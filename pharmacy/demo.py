@@ -17,6 +17,7 @@ from django.db.models import Q
 from cloudhospital.audit import stamp
 from cloudhospital.models import Role
 from consult.demo import DEMO_PASSWORD
+from cloudhospital.permissions import SYSTEM
 from pharmacy.access import staff_add, token_create, token_hash
 from pharmacy.models import OpeningHours, Pharmacy, PharmacyApiToken, Stock
 from prescriptions.models import Drug
@@ -160,7 +161,7 @@ def _generated(count: int, rng: random.Random) -> list[Pharmacy]:
     return list(Pharmacy.objects.filter(licence_number__in=licences))
 
 
-def seed(*, scale: str = "small", full_count: int = 2000, by=None, stdout=None) -> dict:
+def seed(*, scale: str = "small", full_count: int = 2000, by=SYSTEM, stdout=None) -> dict:
     """Create the demo pharmacies, their staff, a demo API token and stock. Returns the key
     objects for later seeders."""
     rng = random.Random(606)

@@ -21,7 +21,7 @@ from django.db.models import Count, F, FloatField, Q, QuerySet, Value, prefetch_
 from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
 from pharmacy.hours import OpeningStatus, opening_status
 from pharmacy.models import MAX_DELIVERY_RADIUS_KM, Pharmacy
 from pharmacy.stock import items_normalise, stock_reserve
@@ -54,10 +54,10 @@ def coordinates_check(lat, lng) -> tuple[float, float]:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise DomainError(f"{name} must be a number of degrees.", code="invalid_coordinates", field=name, status=400) from None
+            raise DomainError(f"{name} must be a number of degrees.", code="invalid_coordinates", field=name, kind=Kind.INVALID) from None
         if not math.isfinite(number) or not -bound <= number <= bound:
             raise DomainError(
-                f"{name} must be between -{bound} and {bound} degrees.", code="invalid_coordinates", field=name, status=400
+                f"{name} must be between -{bound} and {bound} degrees.", code="invalid_coordinates", field=name, kind=Kind.INVALID
             )
         checked.append(number)
     return checked[0], checked[1]
@@ -112,7 +112,7 @@ def _with_every_item(queryset: QuerySet[Pharmacy], items: dict[int, int]) -> Que
 
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise DomainError(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit", field="limit", status=400)
+        raise DomainError(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit", field="limit", kind=Kind.INVALID)
     return limit
 
 
@@ -198,7 +198,7 @@ def promised_delivery_date(*, pharmacy: Pharmacy, at: datetime | None = None) ->
     before the pharmacy's cut-off (local time), otherwise the day after.
     Errors: the pharmacy does not deliver (422)."""
     if not pharmacy.delivers:
-        raise DomainError(f"{pharmacy.name} does not deliver.", code="does_not_deliver", status=422)
+        raise DomainError(f"{pharmacy.name} does not deliver.", code="does_not_deliver", kind=Kind.UNPROCESSABLE)
     local = timezone.localtime(at or timezone.now())
     days = 1 if local.time() < pharmacy.delivery_cutoff else 2
     return local.date() + timedelta(days=days)

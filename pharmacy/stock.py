@@ -27,7 +27,8 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.permissions import require
 from pharmacy.models import Pharmacy, Stock
 from prescriptions.models import Drug
 
@@ -38,13 +39,13 @@ def items_normalise(items: Mapping[int, int]) -> dict[int, int]:
     """Check an items mapping (drug id -> quantity) and return it sorted by drug id.
     Errors: empty, a non-integer id or a quantity below 1 (400, field "items")."""
     if not isinstance(items, Mapping) or not items:
-        raise DomainError("At least one item (drug and quantity) is needed.", code="no_items", field="items", status=400)
+        raise DomainError("At least one item (drug and quantity) is needed.", code="no_items", field="items", kind=Kind.INVALID)
     normalised = {}
     for drug_id, quantity in items.items():
         if isinstance(drug_id, bool) or not isinstance(drug_id, int) or isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise DomainError("Items map drug ids to whole quantities.", code="invalid_items", field="items", status=400)
+            raise DomainError("Items map drug ids to whole quantities.", code="invalid_items", field="items", kind=Kind.INVALID)
         if quantity < 1:
-            raise DomainError(f"Quantity for drug {drug_id} must be at least 1.", code="invalid_quantity", field="items", status=400)
+            raise DomainError(f"Quantity for drug {drug_id} must be at least 1.", code="invalid_quantity", field="items", kind=Kind.INVALID)
         normalised[drug_id] = quantity
     return dict(sorted(normalised.items()))
 
@@ -158,30 +159,32 @@ class LineResult:
         return self.status == LineStatus.APPLIED
 
 
-def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], by=None) -> list[LineResult]:
+def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], by) -> list[LineResult]:
     """Set the quantity on hand of many drugs at once, by drug code.
 
     Each line is judged alone and reported: applied; unknown drug code; below reserved
     (on hand may not drop under what orders already hold); duplicate (a code repeated in
     the same upload: the first occurrence counts). The valid lines are applied even when
     others are refused. Errors for the whole request (400, nothing applied): no lines,
-    too many lines, a quantity that is not a whole number >= 0.
+    too many lines, a quantity that is not a whole number >= 0. Only the pharmacy itself (its
+    API token or staff) or the hospital's administrators (403).
     """
+    require("pharmacy.set_stock", by, pharmacy, message="Only this pharmacy or the hospital's administrators may set its stock.")
     lines = list(lines)
     if not lines:
-        raise DomainError("Send at least one stock line.", code="no_lines", field="lines", status=400)
+        raise DomainError("Send at least one stock line.", code="no_lines", field="lines", kind=Kind.INVALID)
     if len(lines) > MAX_UPSERT_LINES:
         raise DomainError(
-            f"At most {MAX_UPSERT_LINES} lines per upload.", code="too_many_lines", field="lines", status=400
+            f"At most {MAX_UPSERT_LINES} lines per upload.", code="too_many_lines", field="lines", kind=Kind.INVALID
         )
     for index, (code, quantity) in enumerate(lines):
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise DomainError(
                 f"Line {index}: quantity must be a whole number, 0 or more.",
-                code="invalid_quantity", field="lines", status=400,
+                code="invalid_quantity", field="lines", kind=Kind.INVALID,
             )
         if not isinstance(code, str) or not code.strip():
-            raise DomainError(f"Line {index}: drug_code is required.", code="invalid_drug_code", field="lines", status=400)
+            raise DomainError(f"Line {index}: drug_code is required.", code="invalid_drug_code", field="lines", kind=Kind.INVALID)
 
     codes = {code.strip() for code, _ in lines}
     now = timezone.now()

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from pharmacy.reassignment import order_reassign, orders_reassign_overdue
+from pharmacy.orders.reassignment import order_reassign, orders_reassign_overdue
 from pharmacy.webhooks import WebhookFailed, webhook_deliver
 
 WEBHOOK_MAX_RETRIES = 6

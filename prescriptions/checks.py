@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol, runtime_checkable
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
 from consult.models import AllergyCategory, Patient
 from consult.selectors import record_summary
 from prescriptions.formulary import NSAID, SULFONAMIDE
@@ -241,7 +241,7 @@ def dose_in_strength_units(*, drug: Drug, dose: Decimal, dose_unit: str) -> Deci
         return dose * MASS_IN_MG[unit] / MASS_IN_MG[strength_unit]
     raise DomainError(
         f"Dose unit {dose_unit!r} does not fit {drug.generic_name} ({drug.strength_unit}).",
-        code="dose_unit_invalid", field="dose_unit", status=400,
+        code="dose_unit_invalid", field="dose_unit", kind=Kind.INVALID,
     )
 
 
@@ -258,7 +258,7 @@ def expected_quantity(*, drug: Drug, dose: Decimal, dose_unit: str, frequency: s
     """
     if frequency not in FREQUENCIES:
         raise DomainError(f"Unknown frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}.",
-                          code="frequency_invalid", field="frequency", status=400)
+                          code="frequency_invalid", field="frequency", kind=Kind.INVALID)
     per_dose = dose_in_strength_units(drug=drug, dose=Decimal(dose), dose_unit=dose_unit)
     return math.ceil(per_dose / drug.strength * _times_per_day(frequency) * int(days_supply))
 
@@ -278,7 +278,7 @@ def item_validate(item: PrescribedItem) -> None:
     prefix = f"items[{item.position}]"
 
     def refuse(message: str, code: str, name: str):
-        raise DomainError(message, code=code, field=f"{prefix}.{name}", status=400)
+        raise DomainError(message, code=code, field=f"{prefix}.{name}", kind=Kind.INVALID)
 
     drug = item.drug
     if not isinstance(drug, Drug) or drug.pk is None or not drug.active:
@@ -313,10 +313,10 @@ def item_validate(item: PrescribedItem) -> None:
 def items_validate(items: Sequence[PrescribedItem]) -> None:
     """Validate every item (see `item_validate`) and refuse an empty list or repeated positions."""
     if not items:
-        raise DomainError("A prescription needs at least one item.", code="items_required", field="items", status=400)
+        raise DomainError("A prescription needs at least one item.", code="items_required", field="items", kind=Kind.INVALID)
     positions = [item.position for item in items]
     if len(set(positions)) != len(positions):
-        raise DomainError("Item positions must be unique.", code="items_invalid", field="items", status=400)
+        raise DomainError("Item positions must be unique.", code="items_invalid", field="items", kind=Kind.INVALID)
     for item in items:
         item_validate(item)
 
@@ -528,7 +528,7 @@ def overrides_validate(*, findings: Sequence[Finding], reasons: Mapping[str, str
     blocks = [f for f in findings if f.severity == BLOCK]
     if blocks:
         raise DomainError("Blocked by safety checks, which cannot be overridden: "
-                          + "; ".join(f.message for f in blocks), code="safety_block", field="findings", status=422)
+                          + "; ".join(f.message for f in blocks), code="safety_block", field="findings", kind=Kind.UNPROCESSABLE)
     accepted: dict[str, str] = {}
     missing = []
     for finding in findings:
@@ -538,10 +538,10 @@ def overrides_validate(*, findings: Sequence[Finding], reasons: Mapping[str, str
             missing.append(finding.key)
         elif len(reason) > OVERRIDE_REASON_MAX:
             raise DomainError(f"Override reason for {finding.key} is longer than {OVERRIDE_REASON_MAX} characters.",
-                              code="override_reason_too_long", field="override_reasons", status=400)
+                              code="override_reason_too_long", field="override_reasons", kind=Kind.INVALID)
         else:
             accepted[finding.key] = reason
     if missing:
         raise DomainError("A written reason is required to override: " + ", ".join(missing),
-                          code="override_reason_required", field="override_reasons", status=422)
+                          code="override_reason_required", field="override_reasons", kind=Kind.UNPROCESSABLE)
     return accepted

@@ -13,7 +13,7 @@ review pharmacist's hands then, and rejecting it is how it goes back to the doct
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,31 +23,37 @@ from django.db import transaction
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
-from cloudhospital.models import Role, User
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.models import User
+from cloudhospital.permissions import SYSTEM, require, user_or_none
+from cloudhospital.states import StateTable, require_move, transition
+from consult.diagnosis import diagnosis_clean
 from consult.models import Consultation, ConsultationStatus
-from consult.records import ICD10_PATTERN
 from prescriptions import checks, signing
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionStatus
-from prescriptions.selectors import is_review_pharmacist, signed_content
+from prescriptions.selectors import signed_content
 
 S = PrescriptionStatus
-TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.SIGNED, S.VOIDED},
-    S.SIGNED: {S.APPROVED, S.REJECTED, S.EXPIRED},
-    S.APPROVED: {S.DISPENSED, S.EXPIRED, S.VOIDED},
-    S.REJECTED: set(),
-    S.DISPENSED: set(),
-    S.EXPIRED: set(),
-    S.VOIDED: set(),
-}
+PRESCRIPTION_STATES = StateTable(
+    label="prescription",
+    moves={
+        S.DRAFT: {S.SIGNED, S.VOIDED},
+        S.SIGNED: {S.APPROVED, S.REJECTED, S.EXPIRED},
+        S.APPROVED: {S.DISPENSED, S.EXPIRED, S.VOIDED},
+        S.REJECTED: set(),
+        S.DISPENSED: set(),
+        S.EXPIRED: set(),
+        S.VOIDED: set(),
+    },
+    always=("updated_at",),
+)
+TRANSITIONS = PRESCRIPTION_STATES.moves
 # A prescription that may still reach a pharmacy: the expiry task looks at these.
 LIVE_STATUSES = (S.SIGNED, S.APPROVED)
 
 # The consultation's doctor may prescribe while it is in progress and for a day after.
 PRESCRIBING_AFTER_END = timedelta(hours=24)
 REASON_MAX = 500
-DIAGNOSES_MAX = 20
 
 
 def valid_days() -> timedelta:
@@ -81,81 +87,71 @@ def _locked(prescription: Prescription | int) -> Prescription:
 
 
 def _transition(prescription: Prescription, to: str, *, by, reason: str, now: datetime | None = None) -> Prescription:
-    """Move a locked `prescription` to `to`, or refuse (409 naming the current state).
-    Callers set the fields that go with the move first; this stamps who and why and saves."""
-    current = prescription.status
-    if to not in TRANSITIONS[current]:
-        raise DomainError(
-            f"The prescription is {current}; it cannot become {to}.", code="invalid_transition", status=409,
-        )
-    prescription.status = to
-    prescription.updated_at = now or timezone.now()
-    stamp(prescription, by=by, reason=reason or to)
-    prescription.save()
-    return prescription
+    """Move a locked `prescription` to `to` (cloudhospital.states); callers set the fields
+    that go with the move first."""
+    return transition(prescription, to, table=PRESCRIPTION_STATES, by=by, reason=reason or to, now=now)
 
 
-def _locked_with_orders(prescription: Prescription | int) -> Prescription:
-    """Lock the prescription's live pharmacy order, then the prescription: handing medicine
-    over locks them in that order, so a void or expiry racing a hand-over cannot deadlock."""
-    from pharmacy.orders import orders_lock_live  # pharmacy builds on this app: imported late
+# --- When a prescription is withdrawn (voided or expired) ----------------------------------
+# Apps that hold work on a prescription (pharmacy orders) register a handler at start-up
+# (AppConfig.ready), so this module never imports them: the dependency runs one way.
+# `lock(prescription_id)` runs before the prescription row is locked (the apps' lock order);
+# `withdraw(prescription_id, by, reason)` runs in the same transaction as the void or expiry.
+_withdrawal_handlers: list[tuple[Callable[[int], object], Callable[..., object]]] = []
 
+
+def withdrawal_handler_register(*, lock: Callable[[int], object], withdraw: Callable[..., object]) -> None:
+    """Register what to lock and withdraw when a prescription is voided or expires (once per pair)."""
+    if (lock, withdraw) not in _withdrawal_handlers:
+        _withdrawal_handlers.append((lock, withdraw))
+
+
+def _locked_with_dependants(prescription: Prescription | int) -> Prescription:
     pk = prescription.pk if isinstance(prescription, Prescription) else prescription
-    orders_lock_live(prescription_id=pk)
+    for lock, _ in _withdrawal_handlers:
+        lock(prescription_id=pk)
     return _locked(pk)
 
 
-def _withdraw_orders(prescription: Prescription, *, by, reason: str) -> None:
-    from pharmacy.orders import orders_withdraw
+def _withdraw_dependants(prescription: Prescription, *, by, reason: str) -> None:
+    for _, withdraw in _withdrawal_handlers:
+        withdraw(prescription_id=prescription.pk, by=by, reason=reason)
 
-    orders_withdraw(prescription_id=prescription.pk, by=by, reason=reason)
 
-
-def _refuse_if_past_expiry(prescription: Prescription, now: datetime) -> None:
-    # The beat task may not have run yet; the clock, not the task, decides validity.
-    if prescription.expires_at is not None and now >= prescription.expires_at:
+def prescription_check_valid(prescription: Prescription, *, now: datetime | None = None,
+                             field: str | None = None) -> None:
+    """Refuse (409 `prescription_expired`) once the validity (PRESCRIPTION_VALID_DAYS after
+    signing) has run out. The beat task may not have run yet: the clock, not the task, decides."""
+    if prescription.expires_at is not None and (now or timezone.now()) >= prescription.expires_at:
         raise DomainError(
             f"The prescription expired at {timezone.localtime(prescription.expires_at):%Y-%m-%d %H:%M}.",
-            code="prescription_expired", status=409,
+            code="prescription_expired", field=field, kind=Kind.CONFLICT,
         )
+
+
+def prescription_check_dispensable(prescription: Prescription, *, now: datetime | None = None) -> None:
+    """Refuse (409 naming the state) unless the prescription is approved and within its
+    validity: what a pharmacy may fill."""
+    if prescription.status != S.APPROVED:
+        raise DomainError(
+            f"The prescription is {prescription.status}; only an approved prescription can be filled.",
+            code="prescription_not_orderable", field="prescription", kind=Kind.CONFLICT,
+        )
+    prescription_check_valid(prescription, now=now, field="prescription")
 
 
 def _reason(reason: str | None, *, field: str = "reason") -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why.", code="reason_required", field=field, status=400)
+        raise DomainError("Say why.", code="reason_required", field=field, kind=Kind.INVALID)
     if len(reason) > REASON_MAX:
-        raise DomainError(f"At most {REASON_MAX} characters.", code="reason_too_long", field=field, status=400)
+        raise DomainError(f"At most {REASON_MAX} characters.", code="reason_too_long", field=field, kind=Kind.INVALID)
     return reason
 
 
-def diagnosis_clean(diagnosis) -> list[dict]:
-    """1 to 20 ICD-10 diagnoses as [{code, name}], codes upper-cased; 400 on `diagnosis` otherwise."""
-    if not isinstance(diagnosis, list) or not diagnosis or len(diagnosis) > DIAGNOSES_MAX:
-        raise DomainError(f"Give 1 to {DIAGNOSES_MAX} diagnoses as [{{code, name}}].", code="diagnosis_required",
-                          field="diagnosis", status=400)
-    cleaned, seen = [], set()
-    for index, entry in enumerate(diagnosis):
-        code = entry.get("code") if isinstance(entry, dict) else None
-        if not isinstance(code, str):
-            raise DomainError("Each diagnosis needs an ICD-10 `code`.", code="diagnosis_invalid",
-                              field=f"diagnosis[{index}].code", status=400)
-        code = code.strip().upper()
-        if not ICD10_PATTERN.match(code):
-            raise DomainError(f"{code[:12]!r} is not an ICD-10 code.", code="invalid_icd10",
-                              field=f"diagnosis[{index}].code", status=400)
-        if code in seen:
-            continue
-        seen.add(code)
-        name = entry.get("name")
-        cleaned.append({"code": code, "name": (name.strip()[:120] if isinstance(name, str) else "") or code})
-    return cleaned
-
-
 def _require_prescriber(by, consultation: Consultation) -> None:
-    if getattr(by, "role", None) != Role.DOCTOR or consultation.booking.slot.doctor.user_id != by.pk:
-        raise DomainError("Only the consultation's doctor may prescribe for it.", code="not_the_doctor",
-                          field="consultation", status=403)
+    require("prescriptions.prescribe", by, consultation,
+            message="Only the consultation's doctor may prescribe for it.", code="not_the_doctor")
 
 
 def _require_prescribing_window(consultation: Consultation, now: datetime) -> None:
@@ -167,18 +163,17 @@ def _require_prescribing_window(consultation: Consultation, now: datetime) -> No
         return
     state = "has not started" if consultation.status == ConsultationStatus.WAITING else "ended more than 24 hours ago"
     raise DomainError(f"The consultation {state}; prescribe while it is in progress or up to 24 hours after it ends.",
-                      code="prescribing_closed", field="consultation", status=409)
+                      code="prescribing_closed", field="consultation", kind=Kind.CONFLICT)
 
 
 def _require_author(by, prescription: Prescription) -> None:
-    if getattr(by, "pk", None) != prescription.doctor_id:
-        raise DomainError("Only the prescribing doctor may do this.", code="not_the_prescriber", status=403)
+    require("prescriptions.author", by, prescription, message="Only the prescribing doctor may do this.",
+            code="not_the_prescriber")
 
 
 def _require_reviewer(by) -> None:
-    if not is_review_pharmacist(by):
-        raise DomainError("Only a review pharmacist of the hospital may review prescriptions.",
-                          code="not_a_review_pharmacist", status=403)
+    require("prescriptions.review", by, message="Only a review pharmacist of the hospital may review prescriptions.",
+            code="not_a_review_pharmacist")
 
 
 def _item_inputs(items: Sequence[ItemDraft]) -> list[checks.ItemInput]:
@@ -193,14 +188,14 @@ def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool) -> lis
     if len(items) > settings.PRESCRIPTION_MAX_ITEMS:
         # 处方管理办法 art. 6: at most five medicines on one prescription.
         raise DomainError(f"At most {settings.PRESCRIPTION_MAX_ITEMS} items on one prescription.",
-                          code="too_many_items", field="items", status=400)
+                          code="too_many_items", field="items", kind=Kind.INVALID)
     for index, item in enumerate(items):
         for name in ("route", "instructions"):
             value = getattr(item, name)
             limit = PrescriptionItem._meta.get_field(name).max_length
             if not isinstance(value, str) or len(value) > limit:
                 raise DomainError(f"At most {limit} characters.", code=f"{name}_invalid",
-                                  field=f"items[{index}].{name}", status=400)
+                                  field=f"items[{index}].{name}", kind=Kind.INVALID)
     return checks.prescription_check(patient=patient, items=_item_inputs(items), long_term=long_term)
 
 
@@ -272,7 +267,7 @@ def prescription_update(*, by: User, prescription: Prescription, diagnosis=_UNSE
     _require_author(by, prescription)
     if prescription.status != S.DRAFT:
         raise DomainError(f"The prescription is {prescription.status}; only a draft can be edited.",
-                          code="not_editable", status=409)
+                          code="not_editable", kind=Kind.CONFLICT)
     if prescription.previous_id is None:
         _require_prescribing_window(prescription.consultation, timezone.now())
     if diagnosis is not _UNSET:
@@ -310,16 +305,14 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
     """
     prescription = _locked(prescription)
     _require_author(by, prescription)
-    if prescription.status != S.DRAFT:
-        raise DomainError(f"The prescription is {prescription.status}; it cannot become signed.",
-                          code="invalid_transition", status=409)
+    require_move(prescription, S.SIGNED, table=PRESCRIPTION_STATES)
     now = timezone.now()
     if prescription.previous_id is None:
         _require_prescribing_window(prescription.consultation, now)
     findings = prescription_findings(prescription)
     if overrides is not None and not (isinstance(overrides, Mapping) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
-        raise DomainError("Overrides are {finding key: reason}.", code="overrides_invalid", field="overrides", status=400)
+        raise DomainError("Overrides are {finding key: reason}.", code="overrides_invalid", field="overrides", kind=Kind.INVALID)
     accepted = checks.overrides_validate(findings=findings, reasons=overrides or {})
     prescription.issued_at = prescription.signed_at = now
     prescription.expires_at = now + valid_days()
@@ -343,8 +336,8 @@ def prescription_approve(*, by: User, prescription: Prescription, reason: str = 
     _require_reviewer(by)
     prescription = _locked(prescription)
     now = timezone.now()
-    if prescription.status == S.SIGNED:
-        _refuse_if_past_expiry(prescription, now)
+    require_move(prescription, S.APPROVED, table=PRESCRIPTION_STATES)
+    prescription_check_valid(prescription, now=now)
     prescription.reviewed_by, prescription.reviewed_at = by, now
     prescription.review_reason = (reason or "").strip()[:REASON_MAX]
     return _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
@@ -358,6 +351,7 @@ def prescription_reject(*, by: User, prescription: Prescription, reason: str) ->
     _require_reviewer(by)
     reason = _reason(reason)
     prescription = _locked(prescription)
+    require_move(prescription, S.REJECTED, table=PRESCRIPTION_STATES)
     now = timezone.now()
     prescription.reviewed_by, prescription.reviewed_at, prescription.review_reason = by, now, reason
     return _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
@@ -375,9 +369,9 @@ def prescription_revise(*, by: User, prescription: Prescription) -> Saved:
     _require_author(by, old)
     if old.status != S.REJECTED:
         raise DomainError(f"The prescription is {old.status}; only a rejected one can be revised.",
-                          code="invalid_transition", status=409)
+                          code="invalid_transition", kind=Kind.CONFLICT)
     if Prescription.objects.filter(previous=old).exists():
-        raise DomainError("This prescription was already revised.", code="already_revised", status=409)
+        raise DomainError("This prescription was already revised.", code="already_revised", kind=Kind.CONFLICT)
     now = timezone.now()
     new = Prescription(
         consultation_id=old.consultation_id, patient_id=old.patient_id, doctor=by, diagnosis=old.diagnosis,
@@ -401,27 +395,29 @@ def prescription_void(*, by: User, prescription: Prescription, reason: str) -> P
     (pharmacy.orders.orders_withdraw). 400 without a reason, 403 for anyone but the author,
     409 naming the state otherwise (in review, rejected, dispensed, expired, voided)."""
     reason = _reason(reason)
-    prescription = _locked_with_orders(prescription)
+    prescription = _locked_with_dependants(prescription)
     _require_author(by, prescription)
+    require_move(prescription, S.VOIDED, table=PRESCRIPTION_STATES)
     now = timezone.now()
     prescription.voided_at, prescription.voided_reason = now, reason
     _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
-    _withdraw_orders(prescription, by=by, reason=f"The doctor voided the prescription: {reason}")
+    _withdraw_dependants(prescription, by=by, reason=f"The doctor voided the prescription: {reason}")
     return prescription
 
 
 @transaction.atomic
-def prescription_expire(*, prescription: Prescription | int, now: datetime | None = None) -> bool:
+def prescription_expire(*, prescription: Prescription | int, by=SYSTEM, now: datetime | None = None) -> bool:
     """Expire a signed or approved prescription whose validity (PRESCRIPTION_VALID_DAYS after
     signing) has run out without dispensing; its live pharmacy order is withdrawn with it.
     Idempotent: returns False and changes nothing when it is already expired, was dispensed
-    or voided meanwhile, or is not due yet."""
-    prescription = _locked_with_orders(prescription)
+    or voided meanwhile, or is not due yet. Only the system expires prescriptions (403)."""
+    require("prescriptions.expire", by, message="Prescriptions expire by the clock, not by hand.")
+    prescription = _locked_with_dependants(prescription)
     now = now or timezone.now()
     if prescription.status not in LIVE_STATUSES or prescription.expires_at is None or now < prescription.expires_at:
         return False
-    _transition(prescription, S.EXPIRED, by=None, reason="expired: not dispensed in time", now=now)
-    _withdraw_orders(prescription, by=None, reason="The prescription expired before it was dispensed.")
+    _transition(prescription, S.EXPIRED, by=by, reason="expired: not dispensed in time", now=now)
+    _withdraw_dependants(prescription, by=by, reason="The prescription expired before it was dispensed.")
     return True
 
 
@@ -434,19 +430,20 @@ def prescriptions_expire_due(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def prescription_dispense(*, prescription: Prescription, by=None, reason: str = "") -> Prescription:
+def prescription_dispense(*, prescription: Prescription | int, by, reason: str = "") -> Prescription:
     """Record that a pharmacy dispensed an approved prescription: approved -> dispensed.
 
-    For the pharmacy's order flow (`by` is its staff user, or None for a pharmacy token).
-    409 naming the state when it is not approved, `prescription_expired` when past validity.
+    For the pharmacy's order flow: `by` acts for a pharmacy (its API token or a member of
+    its staff; 403 otherwise). 409 naming the state when it is not approved,
+    `prescription_expired` when past validity.
     """
+    require("prescriptions.dispense", by, message="Only a pharmacy dispenses prescriptions.")
     prescription = _locked(prescription)
     now = timezone.now()
-    if prescription.status == S.APPROVED:
-        _refuse_if_past_expiry(prescription, now)
+    require_move(prescription, S.DISPENSED, table=PRESCRIPTION_STATES)
+    prescription_check_valid(prescription, now=now)
     prescription.dispensed_at = now
-    by = by if isinstance(by, User) else None
-    return _transition(prescription, S.DISPENSED, by=by, reason=reason or "dispensed", now=now)
+    return _transition(prescription, S.DISPENSED, by=user_or_none(by), reason=reason or "dispensed", now=now)
 
 
 def prescription_verify(prescription: Prescription) -> tuple[bool, str]:

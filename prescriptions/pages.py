@@ -15,7 +15,8 @@ from django.utils.safestring import mark_safe
 
 from prescriptions.checks import FREQUENCIES
 from prescriptions.lifecycle import prescription_verify
-from prescriptions.selectors import prescriptions_for_display, prescriptions_visible_to
+from prescriptions.permissions import prescriptions_visible_to
+from prescriptions.selectors import prescriptions_for_display
 
 STATUS_ZH = {
     "draft": "草稿（未签名，不可用于取药）", "signed": "已签名，待药师审核", "approved": "药师审核通过",

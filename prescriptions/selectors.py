@@ -1,43 +1,9 @@
-"""Read queries: who may see which prescription, the review queue, and the signed content.
+"""Read queries: the review queue, the prescriptions for display, and the signed content.
+Who may see which prescription is prescriptions.permissions."""
 
-Review pharmacists (审方药师) are the internet hospital's own: users with the `pharmacist`
-role and NO pharmacy membership (pharmacy.PharmacyStaff). A pharmacy's pharmacists dispense;
-they must not also approve the prescriptions they will be paid to fill, so a membership
-takes the review right away.
-"""
+from django.db.models import Prefetch, QuerySet
 
-from django.db.models import Prefetch, Q, QuerySet
-
-from cloudhospital.models import Role, User
-from consult.selectors import patients_managed_by
 from prescriptions.models import Prescription, PrescriptionItem, PrescriptionStatus
-
-
-def is_review_pharmacist(user) -> bool:
-    """An active `pharmacist` user with no pharmacy membership (see the module docstring)."""
-    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
-        return False
-    if user.role != Role.PHARMACIST or not user.is_active:
-        return False
-    return not User.objects.filter(pk=user.pk, pharmacy_membership__isnull=False).exists()
-
-
-def review_pharmacists() -> QuerySet[User]:
-    return User.objects.filter(role=Role.PHARMACIST, is_active=True, pharmacy_membership__isnull=True)
-
-
-def prescriptions_visible_to(user) -> QuerySet[Prescription]:
-    """Prescriptions `user` may read: the patient's and their proxies' from signing onwards
-    (never drafts), every one a doctor wrote, and for a review pharmacist the ones awaiting
-    review and those they reviewed. Anyone else sees none (a foreign id is a 404)."""
-    if not getattr(user, "is_authenticated", False) or not isinstance(user, User):
-        return Prescription.objects.none()
-    rule = Q(patient__in=patients_managed_by(user).values("pk")) & ~Q(status=PrescriptionStatus.DRAFT)
-    if user.role == Role.DOCTOR:
-        rule |= Q(doctor=user)
-    if is_review_pharmacist(user):
-        rule |= Q(status=PrescriptionStatus.SIGNED) | Q(reviewed_by=user)
-    return Prescription.objects.filter(rule)
 
 
 def review_queue() -> QuerySet[Prescription]:

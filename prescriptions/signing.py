@@ -34,7 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cloudhospital.audit import stamp
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.permissions import require
 from cloudhospital.models import Role, User
 from prescriptions.models import SigningKey
 
@@ -142,7 +143,7 @@ def _lock_doctor(doctor: User) -> User:
     # Lock the doctor's row so two first signatures at once cannot both create a key.
     locked = User.objects.select_for_update().get(pk=doctor.pk)
     if locked.role != Role.DOCTOR or not locked.is_active:
-        raise DomainError("Only an active doctor has a signing key.", code="not_a_doctor", field="doctor", status=403)
+        raise DomainError("Only an active doctor has a signing key.", code="not_a_doctor", field="doctor", kind=Kind.FORBIDDEN)
     return locked
 
 
@@ -162,8 +163,10 @@ def signing_key_current(*, doctor: User) -> SigningKey:
 def signing_key_rotate(*, doctor: User, by: User, reason: str = "") -> SigningKey:
     """Retire the doctor's current key (it still verifies what it signed) and make a new one.
 
-    Raises DomainError 403 `not_a_doctor` when `doctor` is not an active doctor.
+    Only the doctor, an admin of their hospital or a superuser (403). Raises DomainError 403
+    `not_a_doctor` when `doctor` is not an active doctor.
     """
+    require("prescriptions.manage_signing_keys", by, doctor, message="Only the doctor or their hospital's admin may rotate this key.")
     with transaction.atomic():
         doctor = _lock_doctor(doctor)
         now = timezone.now()
@@ -179,16 +182,17 @@ def signing_key_revoke(*, key: SigningKey, by: User, reason: str) -> SigningKey:
     """Mark `key` compromised: every signature made with it verifies as invalid from now on.
 
     A doctor whose current key is revoked gets a fresh one on their next signature.
-    Raises DomainError 400 `reason_required` without a reason, 409 `already_revoked` when
-    the key was revoked before.
+    Only the key's doctor, an admin of their hospital or a superuser (403). Raises DomainError
+    400 `reason_required` without a reason, 409 `already_revoked` when the key was revoked before.
     """
+    require("prescriptions.manage_signing_keys", by, key.doctor, message="Only the doctor or their hospital's admin may revoke this key.")
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why the key is revoked.", code="reason_required", field="reason", status=400)
+        raise DomainError("Say why the key is revoked.", code="reason_required", field="reason", kind=Kind.INVALID)
     with transaction.atomic():
         key = SigningKey.objects.select_for_update().get(pk=key.pk)
         if key.revoked_at is not None:
-            raise DomainError(f"Key {key.key_id} was already revoked.", code="already_revoked", status=409)
+            raise DomainError(f"Key {key.key_id} was already revoked.", code="already_revoked", kind=Kind.CONFLICT)
         key.revoked_at = timezone.now()
         key.revoked_reason = reason[:200]
         stamp(key, by=by, reason=f"revoked: {reason}")

@@ -352,3 +352,14 @@ class ApprovedPrescriptionFactory(factory.django.DjangoModelFactory):
         obj.key_id, obj.signature = content_sign(signer=obj.doctor, content=content)
         obj.content_hash, obj.signed_content = content_hash(content), content
         obj.save()
+
+
+def pos(pharmacy):
+    """A pharmacy's point-of-sale system as the actor of a step: the principal of a fresh
+    API token of `pharmacy`, as PharmacyTokenAuthentication gives the views."""
+    from cloudhospital.permissions import SYSTEM
+    from pharmacy.access import token_create
+    from pharmacy.authentication import PharmacyTokenUser
+
+    token, _ = token_create(pharmacy=pharmacy, name="tests POS", by=SYSTEM)
+    return PharmacyTokenUser(token)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args, env_overrides: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "PRESCRIPTION_SIGNING_SECRET", "DJANGO_SETTINGS_MODULE"}}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -22,7 +22,8 @@ def test_deploy_check_is_clean_with_debug_off_and_a_real_secret():
         "--deploy",
         "--fail-level",
         "WARNING",
-        env_overrides={"DEBUG": "0", "SECRET_KEY": "x7#" + "k" * 60 + "-real-secret-Qw9!", "ALLOWED_HOSTS": "hospital.example.cn"},
+        env_overrides={"DEBUG": "0", "SECRET_KEY": "x7#" + "k" * 60 + "-real-secret-Qw9!", "ALLOWED_HOSTS": "hospital.example.cn",
+                       "PRESCRIPTION_SIGNING_SECRET": "s" * 48},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -32,6 +33,18 @@ def test_debug_off_without_a_secret_refuses_to_start():
     result = run_manage("check", env_overrides={"DEBUG": "0"})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_no_environment_at_all_means_production_and_refuses_to_start():
+    result = run_manage("check", env_overrides={})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_without_a_signing_secret_refuses_to_start():
+    result = run_manage("check", env_overrides={"DEBUG": "0", "SECRET_KEY": "x7#" + "k" * 60})
+    assert result.returncode != 0
+    assert "PRESCRIPTION_SIGNING_SECRET must be set" in result.stderr
 
 
 def test_embedded_default_uses_sqlite_memory_layer_and_eager_celery():

@@ -19,7 +19,8 @@ from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from consult import booking as booking_domain
 from consult.api.directory import SlotSerializer
 from consult.models import Booking, Slot
-from consult.selectors import bookings_for_display, bookings_visible_to, doctor_worklist, patients_managed_by
+from consult.permissions import bookings_visible_to, patients_managed_by
+from consult.selectors import bookings_for_display, doctor_worklist
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,

@@ -14,7 +14,7 @@ from cloudhospital.api.serializers import StrictSerializer
 from consult import consultation as consult_rules
 from consult import signalling
 from consult.models import ChatMessage, Consultation
-from consult.selectors import bookings_openable_by, consultation_role, consultations_visible_to
+from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
 
 
 class DiagnosisSerializer(serializers.Serializer):
@@ -102,7 +102,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data = ConsultationOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         booking = get_object_or_404(bookings_openable_by(request.user), pk=data.validated_data["booking"])
-        return self.render(consult_rules.consultation_open(booking=booking), status.HTTP_201_CREATED)
+        return self.render(consult_rules.consultation_open(by=request.user, booking=booking), status.HTTP_201_CREATED)
 
     @extend_schema(request=ConsultationRecordSerializer, responses={200: ConsultationSerializer}, summary="Doctor writes the record")
     def partial_update(self, request, pk=None):

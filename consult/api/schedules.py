@@ -12,6 +12,7 @@ from cloudhospital.api.filters import IdFilter
 from cloudhospital.api.serializers import CalendarDateField, StrictModelSerializer, StrictSerializer
 from consult import schedules
 from consult.models import Clinic, Doctor, LeaveBlock, ScheduleTemplate
+from consult.permissions import doctors_managed_by
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -19,7 +20,7 @@ class ManagedDoctorField(serializers.PrimaryKeyRelatedField):
     """A doctor whose schedule the requesting user may change; anyone else's id reads as unknown."""
 
     def get_queryset(self):
-        return schedules.doctors_managed_by(self.context["request"].user)
+        return doctors_managed_by(self.context["request"].user)
 
 
 class ScheduleTemplateSerializer(StrictModelSerializer):
@@ -57,7 +58,7 @@ class ScheduleTemplateViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        managed = schedules.doctors_managed_by(self.request.user)
+        managed = doctors_managed_by(self.request.user)
         return ScheduleTemplate.objects.filter(doctor__in=managed.values("pk")).select_related("doctor", "clinic").order_by(
             "doctor_id", "weekday", "start_time"
         )
@@ -141,7 +142,7 @@ class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_regex = r"\d{1,18}"
 
     def get_queryset(self):
-        managed = schedules.doctors_managed_by(self.request.user)
+        managed = doctors_managed_by(self.request.user)
         return LeaveBlock.objects.filter(doctor__in=managed.values("pk")).order_by("-starts_on", "-id")
 
     @extend_schema(request=LeaveCreateSerializer, responses={201: LeaveResultSerializer}, summary="Block dates (leave)")

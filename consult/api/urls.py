@@ -1,11 +1,11 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from consult.api import chronic, bookings, consultations, directory, schedules, views
+from consult.api import accounts, bookings, consultations, directory, patients, schedules
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("patients", views.PatientViewSet, basename="patient")
+router.register("patients", patients.PatientViewSet, basename="patient")
 router.register("hospitals", directory.HospitalViewSet, basename="hospital")
 router.register("clinics", directory.ClinicViewSet, basename="clinic")
 router.register("doctors", directory.DoctorViewSet, basename="doctor")
@@ -25,12 +25,12 @@ def nested(prefix: str, viewset, name: str):
 
 
 urlpatterns = [
-    path("patients/<int:patient_pk>/bp-trend/", chronic.BpTrendView.as_view(), name="patient-bp-trend"),
-    path("patients/<int:patient_pk>/fhir/", chronic.PatientFhirView.as_view(), name="patient-fhir"),
+    path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
+    path("auth/me/", accounts.MeView.as_view(), name="auth-me"),
     *router.urls,
-    *nested("conditions", views.ConditionViewSet, "condition"),
-    *nested("allergies", views.AllergyViewSet, "allergy"),
-    *nested("medications", views.MedicationViewSet, "medication"),
-    *nested("observations", views.ObservationViewSet, "observation"),
+    *nested("conditions", patients.ConditionViewSet, "condition"),
+    *nested("allergies", patients.AllergyViewSet, "allergy"),
+    *nested("medications", patients.MedicationViewSet, "medication"),
+    *nested("observations", patients.ObservationViewSet, "observation"),
     path("doctor/worklist/", bookings.WorklistView.as_view(), name="doctor-worklist"),
 ]

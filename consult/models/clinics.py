@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from consult.windows import places_left
+
 ICD10_RANGE = re.compile(r"^([A-Z]\d{2})(?:-([A-Z]\d{2}))?$")
 
 
@@ -264,4 +266,5 @@ class Slot(models.Model):
 
     @property
     def remaining(self) -> int:
-        return max(self.capacity - self.booked, 0)
+        """Places left to book (consult.windows.places_left: none once the slot is closed)."""
+        return places_left(self)

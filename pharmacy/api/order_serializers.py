@@ -1,11 +1,11 @@
 """Shapes of the order endpoints: the family's view, the pharmacy's view (masked, and no
 health record beyond the prescription's items), and the inputs of each step."""
 
-from django.conf import settings
 from rest_framework import serializers
 
 from cloudhospital.api.serializers import CalendarDateTimeField, StrictSerializer
 from cloudhospital.identity import mask_mobile
+from pharmacy import orders
 from pharmacy.models import Order, OrderKind, OrderStatus
 
 
@@ -51,7 +51,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_pickup_code(self, order) -> str | None:
-        return order.pickup_code if order.status == OrderStatus.READY_FOR_PICKUP else None
+        return orders.pickup_code_for_family(order)
 
     def get_fhir_url(self, order) -> str:
         return f"/api/orders/{order.pk}/fhir/"
@@ -131,16 +131,11 @@ class PharmacyOrderSerializer(serializers.ModelSerializer):
         return f"/api/pharmacy/orders/{order.pk}/verify/"
 
     def get_accept_by(self, order) -> str | None:
-        if order.status != OrderStatus.PLACED:
-            return None
-        from pharmacy.orders import accept_timeout
-
-        return serializers.DateTimeField().to_representation(order.assigned_at + accept_timeout())
+        deadline = orders.accept_by(order)
+        return serializers.DateTimeField().to_representation(deadline) if deadline else None
 
     def get_pickup_attempts_left(self, order) -> int | None:
-        if order.kind != OrderKind.PICKUP:
-            return None
-        return max(settings.PICKUP_CODE_MAX_ATTEMPTS - order.pickup_code_attempts, 0)
+        return orders.pickup_attempts_left(order)
 
 
 class PharmacyOrderDetailSerializer(PharmacyOrderSerializer):

@@ -11,7 +11,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
 from pharmacy import dispatch, orders
 from pharmacy.api.order_serializers import (
     DeliverSerializer,
@@ -29,7 +29,8 @@ from pharmacy.api.order_serializers import (
 from pharmacy.api.serializers import CandidateSerializer
 from pharmacy.api.views import PharmacySideMixin
 from pharmacy.models import Order, Pharmacy
-from pharmacy.selectors import orders_for_display, orders_for_pharmacy, orders_visible_to, prescriptions_orderable_by
+from pharmacy.permissions import orders_for_pharmacy, orders_visible_to, prescriptions_orderable_by
+from pharmacy.selectors import orders_for_display
 from prescriptions import lifecycle as rx_lifecycle
 from prescriptions.models import SigningKey
 
@@ -56,7 +57,7 @@ class PrescriptionPharmaciesView(APIView):
         prescription = get_object_or_404(prescriptions_orderable_by(request.user), pk=pk)
         query = PharmaciesQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        orders.prescription_check_orderable(prescription)
+        rx_lifecycle.prescription_check_dispensable(prescription)
         candidates = dispatch.pharmacies_with_stock(items=orders.prescription_items(prescription), **query.validated_data)
         return Response(CandidateSerializer(candidates, many=True).data)
 
@@ -87,12 +88,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         prescription = prescriptions_orderable_by(request.user).filter(pk=data["prescription"]).first()
         if prescription is None:
             raise DomainError("No prescription of yours with this id.", code="prescription_invalid",
-                              field="prescription", status=400)
+                              field="prescription", kind=Kind.INVALID)
         pharmacy = None
         if "pharmacy" in data:
             pharmacy = Pharmacy.objects.filter(pk=data["pharmacy"]).first()
             if pharmacy is None:
-                raise DomainError("No pharmacy with this id.", code="pharmacy_invalid", field="pharmacy", status=400)
+                raise DomainError("No pharmacy with this id.", code="pharmacy_invalid", field="pharmacy", kind=Kind.INVALID)
         order = orders.order_place(
             by=request.user, prescription=prescription, kind=data["kind"], pharmacy=pharmacy,
             lat=data.get("lat"), lng=data.get("lng"), address=data.get("address", ""),

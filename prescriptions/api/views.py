@@ -12,7 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from cloudhospital.errors import DomainError
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.permissions import require
 from consult.models import Consultation
 from prescriptions import lifecycle
 from prescriptions.api.serializers import (
@@ -33,12 +34,8 @@ from prescriptions.checks import WARN, override_allowed
 from prescriptions.fhir import prescription_bundle
 from prescriptions.lifecycle import ItemDraft
 from prescriptions.models import Drug, SigningKey
-from prescriptions.selectors import (
-    is_review_pharmacist,
-    prescriptions_for_display,
-    prescriptions_visible_to,
-    review_queue,
-)
+from prescriptions.permissions import prescriptions_visible_to
+from prescriptions.selectors import prescriptions_for_display, review_queue
 
 
 class DrugViewSet(viewsets.ReadOnlyModelViewSet):
@@ -121,7 +118,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         ).first()
         if consultation is None:
             raise DomainError("No consultation of yours with this id.", code="consultation_invalid",
-                              field="consultation", status=400)
+                              field="consultation", kind=Kind.INVALID)
         saved = lifecycle.prescription_create(by=request.user, consultation=consultation, **kwargs)
         return self._saved(saved, status.HTTP_201_CREATED)
 
@@ -139,9 +136,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Dry-run the safety checks on the saved items, or on `items` given here (nothing is saved).
         For the prescribing doctor and review pharmacists."""
         prescription = self.get_object()
-        if prescription.doctor_id != request.user.pk and not is_review_pharmacist(request.user):
-            raise DomainError("Only the prescribing doctor or a review pharmacist may run the checks.",
-                              code="forbidden", status=403)
+        require("prescriptions.run_checks", request.user, prescription,
+                message="Only the prescribing doctor or a review pharmacist may run the checks.")
         data = _parse(CheckInSerializer, request).validated_data
         long_term = data.get("long_term", prescription.long_term)
         if "items" in data:
@@ -180,8 +176,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=False, methods=["get"], url_path="review-queue")
     def review_queue(self, request):
         """Signed prescriptions awaiting review, oldest first (review pharmacists only)."""
-        if not is_review_pharmacist(request.user):
-            raise DomainError("The review queue is for the hospital's review pharmacists.", code="forbidden", status=403)
+        require("prescriptions.review", request.user, message="The review queue is for the hospital's review pharmacists.")
         page = self.paginate_queryset(prescriptions_for_display(review_queue()))
         return self.get_paginated_response(PrescriptionSerializer(page, many=True).data)
 

@@ -32,5 +32,5 @@ def make_room(*, starts_in=timedelta(minutes=10), checked_in=True, open_consulta
     slot = Slot.objects.create(doctor=doctor, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=15), capacity=5, booked=1, fee=50)
     status = BookingStatus.CHECKED_IN if checked_in else BookingStatus.BOOKED
     booking = Booking.objects.create(patient=patient, slot=slot, queue_number=1, status=status, reason="复诊 follow-up", booked_by=daughter.account)
-    consultation = consult_rules.consultation_open(booking=booking) if open_consultation else None
+    consultation = consult_rules.consultation_open(by=doctor_user, booking=booking) if open_consultation else None
     return Room(doctor_user, doctor, patient, daughter.account, booking, consultation)

@@ -56,7 +56,7 @@ def test_booking_create_refuses_full_slot():
     slot = SlotFactory(capacity=1)
     book(PatientFactory(), slot)
     error = refused("slot_full", book, PatientFactory(), slot)
-    assert error.status == 409 and "full" in error.message
+    assert error.kind == "conflict" and "full" in error.message
     assert Booking.objects.count() == 1
 
 
@@ -69,13 +69,13 @@ def test_booking_create_by_proxy_for_dependant():
 
 def test_booking_create_refuses_a_patient_the_user_does_not_manage():
     error = refused("unknown_patient", book, PatientFactory(), SlotFactory(), by=PatientFactory().account)
-    assert error.field == "patient" and error.status == 400
+    assert error.field == "patient" and error.kind == "invalid"
     assert not Booking.objects.exists()
 
 
 def test_booking_create_refuses_slot_in_the_past():
     error = refused("slot_in_past", book, PatientFactory(), slot_in(timedelta(minutes=-5)))
-    assert error.field == "slot" and error.status == 422
+    assert error.field == "slot" and error.kind == "unprocessable"
 
 
 def test_booking_create_refuses_slot_beyond_the_booking_window(settings):
@@ -92,7 +92,7 @@ def test_booking_create_refuses_closed_slot():
 def test_booking_create_refuses_unverified_doctor():
     slot = SlotFactory(doctor__verified=False)
     error = refused("doctor_unverified", book, PatientFactory(), slot)
-    assert error.status == 422
+    assert error.kind == "unprocessable"
 
 
 def test_booking_create_refuses_second_active_booking_same_clinic_same_day():
@@ -102,7 +102,7 @@ def test_booking_create_refuses_second_active_booking_same_clinic_same_day():
                                  ends_at=first.ends_at + timedelta(hours=1))
     book(patient, first)
     error = refused("duplicate_booking", book, patient, later_same_day)
-    assert error.status == 409
+    assert error.kind == "conflict"
 
 
 def test_booking_create_allows_same_day_after_cancelling_and_other_clinics():
@@ -122,7 +122,7 @@ def test_follow_up_only_clinic_refuses_patient_without_matching_condition_and_sa
     ConditionFactory(patient=patient, icd10_code="E11", name="Type 2 diabetes")
     ConditionFactory(patient=patient, icd10_code="I10", status="resolved")
     error = refused("follow_up_only", book, patient, slot)
-    assert error.field == "patient" and error.status == 422
+    assert error.field == "patient" and error.kind == "unprocessable"
     assert "follow-up" in error.message and "I10–I15" in error.message and "王强" in error.message
 
 
@@ -166,7 +166,7 @@ def test_same_idempotency_key_with_different_request_is_422():
     rules.booking_create(by=patient.account, patient=patient, slot=slot, reason="复诊", idempotency_key="k-1")
     error = refused("idempotency_key_reused", rules.booking_create, by=patient.account, patient=patient, slot=slot,
                     reason="something else", idempotency_key="k-1")
-    assert error.status == 422
+    assert error.kind == "unprocessable"
 
 
 def test_idempotency_keys_are_scoped_to_the_requesting_user():
@@ -199,7 +199,7 @@ def test_patient_cannot_cancel_within_two_hours_of_the_slot():
     patient = PatientFactory()
     booking = book(patient, slot_in(timedelta(hours=1, minutes=59)))
     error = refused("too_late_to_cancel", rules.booking_cancel, by=patient.account, booking=booking)
-    assert error.status == 422
+    assert error.kind == "unprocessable"
     booking.refresh_from_db()
     assert booking.status == BookingStatus.BOOKED
 
@@ -221,7 +221,7 @@ def test_doctor_may_cancel_late_with_a_reason_and_the_family_is_notified(django_
 def test_stranger_cannot_cancel():
     booking = book(PatientFactory(), SlotFactory())
     error = refused("forbidden", rules.booking_cancel, by=PatientFactory().account, booking=booking)
-    assert error.status == 403
+    assert error.kind == "forbidden"
 
 
 def test_cancelling_twice_is_409_naming_the_state():
@@ -229,7 +229,7 @@ def test_cancelling_twice_is_409_naming_the_state():
     booking = book(patient, SlotFactory())
     rules.booking_cancel(by=patient.account, booking=booking)
     error = refused("invalid_transition", rules.booking_cancel, by=patient.account, booking=booking)
-    assert error.status == 409 and "cancelled" in error.message
+    assert error.kind == "conflict" and "cancelled" in error.message
     booking.slot.refresh_from_db()
     assert booking.slot.booked == 0
 
@@ -283,7 +283,7 @@ def test_check_in_opens_thirty_minutes_before_the_slot():
     patient = PatientFactory()
     booking = book(patient, slot_in(timedelta(minutes=40)))
     error = refused("check_in_not_open", rules.booking_check_in, by=patient.account, booking=booking)
-    assert error.status == 422
+    assert error.kind == "unprocessable"
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         checked = rules.booking_check_in(by=patient.account, booking=booking)
     assert checked.status == BookingStatus.CHECKED_IN and checked.checked_in_at is not None

@@ -119,7 +119,7 @@ def test_cancelled_booking_has_no_consultation():
     room.booking.status = BookingStatus.CANCELLED
     room.booking.save()
     with pytest.raises(DomainError):
-        consult_rules.consultation_open(booking=room.booking)
+        consult_rules.consultation_open(by=room.doctor_user, booking=room.booking)
 
 
 def test_ice_servers_follow_the_turn_rest_api_convention(client_for, settings):

@@ -95,7 +95,7 @@ def test_template_create_validates_and_refuses_overlap():
     schedules.schedule_template_create(**base, slot_minutes=15, capacity=3)
     with pytest.raises(DomainError) as overlap:
         schedules.schedule_template_create(**{**base, "start_time": time(11), "end_time": time(13)})
-    assert overlap.value.code == "overlapping_session" and overlap.value.status == 409
+    assert overlap.value.code == "overlapping_session" and overlap.value.kind == "conflict"
     with pytest.raises(DomainError) as backwards:
         schedules.schedule_template_create(**{**base, "weekday": 1, "start_time": time(12), "end_time": time(8)})
     assert backwards.value.field == "end_time"
@@ -104,7 +104,7 @@ def test_template_create_validates_and_refuses_overlap():
     assert other_clinic.value.field == "clinic"
     with pytest.raises(DomainError) as forbidden:
         schedules.schedule_template_create(**{**base, "weekday": 3, "by": DoctorFactory().user})
-    assert forbidden.value.status == 403
+    assert forbidden.value.kind == "forbidden"
 
 
 def test_template_create_defaults_fee_to_the_doctors(django_capture_on_commit_callbacks):
@@ -187,11 +187,11 @@ def test_leave_that_is_over_or_someone_elses_cannot_be_lifted():
     over = LeaveBlock.objects.create(doctor=doctor, starts_on=past, ends_on=past, reason="病假", created_by=doctor.user)
     with pytest.raises(DomainError) as caught:
         schedules.leave_block_lift(by=doctor.user, leave=over)
-    assert caught.value.code == "leave_over" and caught.value.status == 409
+    assert caught.value.code == "leave_over" and caught.value.kind == "conflict"
     future = LeaveBlock.objects.create(doctor=doctor, starts_on=tomorrow(), ends_on=tomorrow(), reason="会议", created_by=doctor.user)
     with pytest.raises(DomainError) as caught:
         schedules.leave_block_lift(by=other.user, leave=future)
-    assert caught.value.status == 403
+    assert caught.value.kind == "forbidden"
     assert LeaveBlock.objects.count() == 2
 
 

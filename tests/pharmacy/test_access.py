@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from cloudhospital.permissions import SYSTEM
 from cloudhospital.errors import DomainError
 from pharmacy.access import pharmacy_for, staff_add, token_authenticate, token_create, token_hash, token_revoke
 from pharmacy.models import PharmacyApiToken
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_token_create_stores_only_a_hash_and_the_plaintext_authenticates():
     pharmacy = PharmacyFactory()
-    token, plaintext = token_create(pharmacy=pharmacy, name="POS")
+    token, plaintext = token_create(pharmacy=pharmacy, name="POS", by=SYSTEM)
     stored = PharmacyApiToken.objects.get(pk=token.pk)
     assert plaintext.startswith("chp_") and len(plaintext) > 40
     assert stored.token_hash == token_hash(plaintext) and plaintext not in stored.token_hash
@@ -21,21 +22,21 @@ def test_token_create_stores_only_a_hash_and_the_plaintext_authenticates():
 
 
 def test_revoked_token_no_longer_authenticates():
-    token, plaintext = token_create(pharmacy=PharmacyFactory(), name="POS")
-    token_revoke(token=token)
+    token, plaintext = token_create(pharmacy=PharmacyFactory(), name="POS", by=SYSTEM)
+    token_revoke(token=token, by=SYSTEM)
     assert token_authenticate(plaintext) is None
 
 
 def test_token_of_an_inactive_pharmacy_no_longer_authenticates():
     pharmacy = PharmacyFactory()
-    _, plaintext = token_create(pharmacy=pharmacy, name="POS")
+    _, plaintext = token_create(pharmacy=pharmacy, name="POS", by=SYSTEM)
     pharmacy.active = False
     pharmacy.save()
     assert token_authenticate(plaintext) is None
 
 
 def test_token_authenticate_marks_last_use():
-    token, plaintext = token_create(pharmacy=PharmacyFactory(), name="POS")
+    token, plaintext = token_create(pharmacy=PharmacyFactory(), name="POS", by=SYSTEM)
     token_authenticate(plaintext)
     token.refresh_from_db()
     assert token.last_used_at is not None
@@ -43,14 +44,14 @@ def test_token_authenticate_marks_last_use():
 
 def test_staff_add_refuses_a_patient_login():
     with pytest.raises(DomainError) as error:
-        staff_add(pharmacy=PharmacyFactory(), user=UserFactory(role="patient"))
-    assert error.value.code == "not_pharmacy_role" and error.value.status == 422
+        staff_add(pharmacy=PharmacyFactory(), user=UserFactory(role="patient"), by=SYSTEM)
+    assert error.value.code == "not_pharmacy_role" and error.value.kind == "unprocessable"
 
 
 def test_staff_add_refuses_a_member_of_another_pharmacy():
     membership = PharmacyStaffFactory()
     with pytest.raises(DomainError) as error:
-        staff_add(pharmacy=PharmacyFactory(), user=membership.user)
+        staff_add(pharmacy=PharmacyFactory(), user=membership.user, by=SYSTEM)
     assert error.value.code == "already_member"
 
 

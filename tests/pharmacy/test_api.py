@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from cloudhospital.permissions import SYSTEM
 from pharmacy.access import token_create, token_revoke
 from pharmacy.models import Stock
 from tests.fuzzing import fuzz_examples
@@ -17,7 +18,7 @@ DIRECTORY = reverse("pharmacy-directory")
 
 
 def token_client(pharmacy) -> APIClient:
-    _, plaintext = token_create(pharmacy=pharmacy, name="tests")
+    _, plaintext = token_create(pharmacy=pharmacy, name="tests", by=SYSTEM)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Pharmacy {plaintext}")
     return client
@@ -69,8 +70,8 @@ def test_stock_list_is_paginated_with_constant_queries(drugs, django_assert_max_
 
 def test_revoked_token_is_refused(two_pharmacies):
     mine, _ = two_pharmacies
-    token, plaintext = token_create(pharmacy=mine, name="old POS")
-    token_revoke(token=token)
+    token, plaintext = token_create(pharmacy=mine, name="old POS", by=SYSTEM)
+    token_revoke(token=token, by=SYSTEM)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Pharmacy {plaintext}")
     response = client.get(STOCK)

@@ -108,7 +108,7 @@ def test_pharmacies_with_stock_say_open_now_or_next_opening(drugs):
 def test_coordinates_out_of_range_are_refused_naming_the_field(drugs, lat, lng, field):
     with pytest.raises(DomainError) as error:
         dispatch.pharmacies_with_stock(items=items_of(drugs), lat=lat, lng=lng)
-    assert error.value.status == 400 and error.value.field == field
+    assert error.value.kind == "invalid" and error.value.field == field
 
 
 def test_delivery_candidates_need_the_radius_to_cover_the_address(drugs):
@@ -168,7 +168,7 @@ def test_promised_delivery_date_uses_shanghai_time_for_utc_input():
 def test_promised_delivery_date_refuses_a_pharmacy_that_does_not_deliver():
     with pytest.raises(DomainError) as error:
         dispatch.promised_delivery_date(pharmacy=PharmacyFactory(delivers=False))
-    assert error.value.code == "does_not_deliver" and error.value.status == 422
+    assert error.value.code == "does_not_deliver" and error.value.kind == "unprocessable"
 
 
 def test_dispatch_reserve_moves_on_when_the_first_candidate_sold_out(drugs):
@@ -187,7 +187,7 @@ def test_dispatch_reserve_says_clearly_when_nobody_has_it(drugs):
     Stock.objects.filter(pharmacy=only, drug=drugs[0]).update(on_hand=1)
     with pytest.raises(DomainError) as error:
         dispatch.dispatch_reserve(candidates=candidates, items=items_of(drugs))
-    assert error.value.code == "no_pharmacy_has_stock" and error.value.status == 409
+    assert error.value.code == "no_pharmacy_has_stock" and error.value.kind == "conflict"
     assert set(Stock.objects.filter(pharmacy=only).values_list("reserved", flat=True)) == {0}
 
 

@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Notification
-from pharmacy import orders, reassignment
+from pharmacy import orders
+from pharmacy.orders import reassignment
 from pharmacy.models import AssignmentOutcome, DispenseRecord, Order, OrderAssignment, Stock
 from prescriptions import lifecycle as rx_lifecycle
 from prescriptions.models import PrescriptionStatus
-from tests.factories import PharmacyStaffFactory
+from tests.factories import PharmacyStaffFactory, pos
 from tests.pharmacy.conftest import HOME, north_of_home
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_order_place_pickup_refuses_a_pharmacy_short_of_one_item_and_reserves_no
     pharmacy = stocked(val=27)
     with pytest.raises(DomainError) as error:
         place(kind="pickup", pharmacy=pharmacy)
-    assert error.value.status == 409 and error.value.code == "out_of_stock" and pharmacy.name in error.value.message
+    assert error.value.kind == "conflict" and error.value.code == "out_of_stock" and pharmacy.name in error.value.message
     assert reserved(pharmacy) == {"AML5": 0, "VAL80": 0}
     assert not Order.objects.exists()
 
@@ -96,7 +97,7 @@ def test_order_place_delivery_outside_every_radius_is_422_and_reserves_nothing(p
     pharmacy = stocked(delivering=True)
     with pytest.raises(DomainError) as error:
         place(kind="delivery", lat=31.23, lng=121.47, address="上海市人民广场")
-    assert (error.value.status, error.value.code, error.value.field) == (422, "outside_delivery_area", "address")
+    assert (error.value.kind, error.value.code, error.value.field) == ("unprocessable", "outside_delivery_area", "address")
     assert reserved(pharmacy) == {"AML5": 0, "VAL80": 0}
 
 
@@ -104,7 +105,7 @@ def test_order_place_delivery_when_nobody_covering_has_everything_is_409(place, 
     stocked(delivering=True, val=3)
     with pytest.raises(DomainError) as error:
         place(kind="delivery", lat=HOME[0], lng=HOME[1], address="鼓楼")
-    assert (error.value.status, error.value.code) == (409, "no_pharmacy_has_stock")
+    assert (error.value.kind, error.value.code) == ("conflict", "no_pharmacy_has_stock")
 
 
 @pytest.mark.parametrize("lat, lng, field", [(91, 121.5, "lat"), (29.8, 181, "lng"), ("north", 121.5, "lat"),
@@ -113,7 +114,7 @@ def test_order_place_refuses_coordinates_out_of_range(place, stocked, lat, lng, 
     stocked(delivering=True)
     with pytest.raises(DomainError) as error:
         place(kind="delivery", lat=lat, lng=lng, address="鼓楼")
-    assert (error.value.status, error.value.field) == (400, field)
+    assert (error.value.kind, error.value.field) == ("invalid", field)
     assert not Stock.objects.filter(reserved__gt=0).exists()
 
 
@@ -121,7 +122,7 @@ def test_order_place_delivery_needs_an_address(place, stocked):
     stocked(delivering=True)
     with pytest.raises(DomainError) as error:
         place(kind="delivery", lat=HOME[0], lng=HOME[1], address="  ")
-    assert (error.value.status, error.value.field) == (400, "address")
+    assert (error.value.kind, error.value.field) == ("invalid", "address")
 
 
 @pytest.mark.parametrize("status", ["signed", "rejected", "dispensed", "expired", "voided"])
@@ -130,7 +131,7 @@ def test_order_place_refuses_a_prescription_that_is_not_approved(place, stocked,
     type(rx).objects.filter(pk=rx.pk).update(status=status)
     with pytest.raises(DomainError) as error:
         place(kind="pickup", pharmacy=pharmacy)
-    assert error.value.status == 409 and status in error.value.message
+    assert error.value.kind == "conflict" and status in error.value.message
     assert reserved(pharmacy) == {"AML5": 0, "VAL80": 0}
 
 
@@ -148,7 +149,7 @@ def test_order_place_refuses_a_second_live_order_for_the_prescription(place, sto
     place(kind="pickup", pharmacy=first)
     with pytest.raises(DomainError) as error:
         place(kind="pickup", pharmacy=second)
-    assert (error.value.status, error.value.code) == (409, "order_exists")
+    assert (error.value.kind, error.value.code) == ("conflict", "order_exists")
     assert reserved(second) == {"AML5": 0, "VAL80": 0}
 
 
@@ -172,7 +173,7 @@ def test_order_place_refuses_an_inactive_pickup_pharmacy(place, stocked):
     pharmacy = stocked(active=False)
     with pytest.raises(DomainError) as error:
         place(kind="pickup", pharmacy=pharmacy)
-    assert (error.value.status, error.value.field) == (422, "pharmacy")
+    assert (error.value.kind, error.value.field) == ("unprocessable", "pharmacy")
 
 
 # --- The pharmacy's steps ------------------------------------------------------------------
@@ -211,12 +212,12 @@ def test_pickup_flow_dispenses_consumes_stock_and_marks_the_prescription_dispens
 
 def test_delivery_flow_records_courier_and_recipient(delivery, rx, family):
     order, pharmacy = delivery
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    out = orders.order_dispatch(order=order, pharmacy=pharmacy, by=None, courier_name="王师傅",
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    out = orders.order_dispatch(order=order, pharmacy=pharmacy, by=pos(pharmacy), courier_name="王师傅",
                                 courier_phone="13900001111", tracking_number="SF1234567890")
     assert out.status == "out_for_delivery" and out.tracking_number == "SF1234567890"
     received = timezone.now()
-    done = orders.order_deliver(order=order, pharmacy=pharmacy, by=None, recipient_name="张薇", received_at=received,
+    done = orders.order_deliver(order=order, pharmacy=pharmacy, by=pos(pharmacy), recipient_name="张薇", received_at=received,
                                 pharmacist_name="李药师")
     assert done.status == "delivered" and done.recipient_name == "张薇" and done.received_at == received
     record = DispenseRecord.objects.get(order=order)
@@ -228,48 +229,48 @@ def test_delivery_flow_records_courier_and_recipient(delivery, rx, family):
 
 
 @pytest.mark.parametrize("step, expected", [
-    (lambda o, p: orders.order_prepare(order=o, pharmacy=p, by=None), "The order is placed; it cannot become preparing."),
-    (lambda o, p: orders.order_ready(order=o, pharmacy=p, by=None), "The order is placed; it cannot become ready_for_pickup."),
-    (lambda o, p: orders.order_pick_up(order=o, pharmacy=p, by=None, pickup_code="123456"), "The order is placed; it cannot become picked_up."),
+    (lambda o, p: orders.order_prepare(order=o, pharmacy=p, by=pos(p)), "The order is placed; it cannot become preparing."),
+    (lambda o, p: orders.order_ready(order=o, pharmacy=p, by=pos(p)), "The order is placed; it cannot become ready_for_pickup."),
+    (lambda o, p: orders.order_pick_up(order=o, pharmacy=p, by=pos(p), pickup_code="123456"), "The order is placed; it cannot become picked_up."),
 ])
 def test_steps_out_of_order_are_409_naming_the_state(pickup, step, expected):
     order, pharmacy = pickup
     with pytest.raises(DomainError) as error:
         step(order, pharmacy)
-    assert (error.value.status, error.value.message) == (409, expected)
+    assert (error.value.kind, error.value.message) == ("conflict", expected)
 
 
 def test_delivery_steps_are_refused_on_a_pickup_order(pickup):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     with pytest.raises(DomainError) as error:
-        orders.order_dispatch(order=order, pharmacy=pharmacy, by=None, courier_name="a", courier_phone="1",
+        orders.order_dispatch(order=order, pharmacy=pharmacy, by=pos(pharmacy), courier_name="a", courier_phone="1",
                               tracking_number="t")
-    assert (error.value.status, error.value.code) == (409, "wrong_order_kind")
+    assert (error.value.kind, error.value.code) == ("conflict", "wrong_order_kind")
 
 
 def test_pickup_steps_are_refused_on_a_delivery_order(delivery):
     d_order, d_pharmacy = delivery
-    orders.order_accept(order=d_order, pharmacy=d_pharmacy, by=None)
+    orders.order_accept(order=d_order, pharmacy=d_pharmacy, by=pos(d_pharmacy))
     with pytest.raises(DomainError) as error:
-        orders.order_ready(order=d_order, pharmacy=d_pharmacy, by=None)
+        orders.order_ready(order=d_order, pharmacy=d_pharmacy, by=pos(d_pharmacy))
     assert error.value.code == "wrong_order_kind"
 
 
 def test_accepting_twice_is_409(pickup):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     with pytest.raises(DomainError) as error:
-        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    assert error.value.status == 409 and "accepted" in error.value.message
+        orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    assert error.value.kind == "conflict" and "accepted" in error.value.message
 
 
 def test_another_pharmacy_cannot_act_on_the_order(pickup, stocked):
     order, _ = pickup
     other = stocked()
     with pytest.raises(DomainError) as error:
-        orders.order_accept(order=order, pharmacy=other, by=None)
-    assert error.value.status == 404
+        orders.order_accept(order=order, pharmacy=other, by=pos(other))
+    assert error.value.kind == "not_found"
     order.refresh_from_db()
     assert order.status == "placed"
 
@@ -278,28 +279,28 @@ def test_accept_refuses_a_prescription_altered_after_signing(pickup, rx):
     order, pharmacy = pickup
     rx.items.filter(position=0).update(quantity=140)
     with pytest.raises(DomainError) as error:
-        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    assert (error.value.status, error.value.code) == (409, "signature_invalid")
+        orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    assert (error.value.kind, error.value.code) == ("conflict", "signature_invalid")
     order.refresh_from_db()
     assert order.status == "placed"
 
 
 def test_wrong_pickup_codes_are_counted_then_the_order_locks(pickup, settings):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    code = orders.order_ready(order=order, pharmacy=pharmacy, by=None).pickup_code
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    code = orders.order_ready(order=order, pharmacy=pharmacy, by=pos(pharmacy)).pickup_code
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for left in (4, 3, 2, 1):
         with pytest.raises(DomainError) as error:
-            orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=wrong)
-        assert (error.value.status, error.value.code) == (422, "wrong_pickup_code")
+            orders.order_pick_up(order=order, pharmacy=pharmacy, by=pos(pharmacy), pickup_code=wrong)
+        assert (error.value.kind, error.value.code) == ("unprocessable", "wrong_pickup_code")
         assert f"{left} attempt" in error.value.message
     with pytest.raises(DomainError) as error:
-        orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=wrong)
+        orders.order_pick_up(order=order, pharmacy=pharmacy, by=pos(pharmacy), pickup_code=wrong)
     assert error.value.code == "pickup_locked"
     with pytest.raises(DomainError) as error:
-        orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=code)
-    assert (error.value.status, error.value.code) == (409, "pickup_locked")
+        orders.order_pick_up(order=order, pharmacy=pharmacy, by=pos(pharmacy), pickup_code=code)
+    assert (error.value.kind, error.value.code) == ("conflict", "pickup_locked")
     order.refresh_from_db()
     assert order.status == "ready_for_pickup" and order.flagged_for_staff and order.pickup_code_attempts == 5
     assert reserved(pharmacy) == {"AML5": 14, "VAL80": 28}
@@ -307,12 +308,12 @@ def test_wrong_pickup_codes_are_counted_then_the_order_locks(pickup, settings):
 
 def test_dispensing_a_prescription_voided_meanwhile_is_refused_and_nothing_consumed(pickup, rx):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    code = orders.order_ready(order=order, pharmacy=pharmacy, by=None).pickup_code
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    code = orders.order_ready(order=order, pharmacy=pharmacy, by=pos(pharmacy)).pickup_code
     type(rx).objects.filter(pk=rx.pk).update(status="voided")
     with pytest.raises(DomainError) as error:
-        orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=code)
-    assert error.value.status == 409
+        orders.order_pick_up(order=order, pharmacy=pharmacy, by=pos(pharmacy), pickup_code=code)
+    assert error.value.kind == "conflict"
     order.refresh_from_db()
     assert order.status == "ready_for_pickup" and not DispenseRecord.objects.exists()
     assert on_hand(pharmacy) == {"AML5": 100, "VAL80": 100}
@@ -320,35 +321,35 @@ def test_dispensing_a_prescription_voided_meanwhile_is_refused_and_nothing_consu
 
 def test_deliver_refuses_a_receipt_time_in_the_future(delivery):
     order, pharmacy = delivery
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    orders.order_dispatch(order=order, pharmacy=pharmacy, by=None, courier_name="王", courier_phone="139",
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    orders.order_dispatch(order=order, pharmacy=pharmacy, by=pos(pharmacy), courier_name="王", courier_phone="139",
                           tracking_number="SF1")
     with pytest.raises(DomainError) as error:
-        orders.order_deliver(order=order, pharmacy=pharmacy, by=None, recipient_name="张薇",
+        orders.order_deliver(order=order, pharmacy=pharmacy, by=pos(pharmacy), recipient_name="张薇",
                              received_at=timezone.now() + timedelta(hours=2))
-    assert (error.value.status, error.value.field) == (400, "received_at")
+    assert (error.value.kind, error.value.field) == ("invalid", "received_at")
 
 
 def test_cancel_after_preparing_started_is_409(pickup, proxy):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    orders.order_prepare(order=order, pharmacy=pharmacy, by=None)
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    orders.order_prepare(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     with pytest.raises(DomainError) as error:
         orders.order_cancel(order=order, by=proxy)
-    assert error.value.status == 409 and "preparing" in error.value.message
+    assert error.value.kind == "conflict" and "preparing" in error.value.message
 
 
 # --- The prescription voided or expired -------------------------------------------------------
 def _to_step(order, pharmacy, step):
     if step == "placed":
         return
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     if step == "preparing":
-        orders.order_prepare(order=order, pharmacy=pharmacy, by=None)
+        orders.order_prepare(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     elif step == "ready_for_pickup":
-        orders.order_ready(order=order, pharmacy=pharmacy, by=None)
+        orders.order_ready(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     elif step == "out_for_delivery":
-        orders.order_dispatch(order=order, pharmacy=pharmacy, by=None, courier_name="王", courier_phone="139",
+        orders.order_dispatch(order=order, pharmacy=pharmacy, by=pos(pharmacy), courier_name="王", courier_phone="139",
                               tracking_number="SF1")
 
 
@@ -365,13 +366,13 @@ def test_voiding_the_prescription_withdraws_its_live_order_and_releases_the_stoc
     assert kinds(family[1])[-1] == "order_withdrawn"
     assert order.history.latest().history_user == rx.doctor
     with pytest.raises(DomainError) as error:  # the pharmacy can take no further step
-        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-    assert error.value.status == 409 and "withdrawn" in error.value.message
+        orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+    assert error.value.kind == "conflict" and "withdrawn" in error.value.message
 
 
 def test_expiry_withdraws_the_live_order(pickup, rx, family, time_machine):
     order, pharmacy = pickup
-    orders.order_accept(order=order, pharmacy=pharmacy, by=None)
+    orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
     time_machine.move_to(rx.expires_at + timedelta(minutes=1))
     assert rx_lifecycle.prescriptions_expire_due() == 1
     order.refresh_from_db()
@@ -401,7 +402,7 @@ def test_a_rejection_moves_the_order_to_the_next_pharmacy_and_releases_the_first
         chain, family, django_capture_on_commit_callbacks):
     order, pharmacies = chain
     with django_capture_on_commit_callbacks(execute=True):
-        orders.order_reject(order=order, pharmacy=pharmacies[0], by=None, reason="冷链故障 fridge broken")
+        orders.order_reject(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]), reason="冷链故障 fridge broken")
     order.refresh_from_db()
     assert (order.status, order.pharmacy, order.attempt, order.reassignments) == ("placed", pharmacies[1], 2, 1)
     assert reserved(pharmacies[0]) == {"AML5": 0, "VAL80": 0}
@@ -414,7 +415,7 @@ def test_a_rejection_moves_the_order_to_the_next_pharmacy_and_releases_the_first
 
 def test_reassigning_the_same_attempt_twice_moves_the_order_once(chain):
     order, pharmacies = chain
-    orders.order_reject(order=order, pharmacy=pharmacies[0], by=None, reason="no pharmacist on duty")
+    orders.order_reject(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]), reason="no pharmacist on duty")
     assert reassignment.order_reassign(order_id=order.pk, attempt=1) == "reassigned"
     assert reassignment.order_reassign(order_id=order.pk, attempt=1) == "skipped"
     order.refresh_from_db()
@@ -434,7 +435,7 @@ def test_an_order_not_accepted_in_time_is_swept_to_the_next_pharmacy(chain, sett
 
 def test_an_accepted_order_is_not_swept(chain):
     order, pharmacies = chain
-    orders.order_accept(order=order, pharmacy=pharmacies[0], by=None)
+    orders.order_accept(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]))
     assert reassignment.orders_reassign_overdue(now=timezone.now() + timedelta(hours=1)) == 0
     assert reassignment.order_reassign(order_id=order.pk, attempt=1, now=timezone.now() + timedelta(hours=1)) == "skipped"
 
@@ -444,7 +445,7 @@ def test_after_three_reassignments_the_order_fails_and_is_flagged(chain, family,
     settings.ORDER_MAX_REASSIGNMENTS = 3
     for attempt in (1, 2, 3, 4):
         order.refresh_from_db()
-        orders.order_reject(order=order, pharmacy=order.pharmacy, by=None, reason="busy")
+        orders.order_reject(order=order, pharmacy=order.pharmacy, by=pos(order.pharmacy), reason="busy")
         reassignment.order_reassign(order_id=order.pk, attempt=attempt)
     order.refresh_from_db()
     assert order.status == "failed" and order.flagged_for_staff and order.reassignments == 3
@@ -460,7 +461,7 @@ def test_when_no_other_pharmacy_has_everything_the_order_fails_at_once(place, st
     only = stocked()
     stocked(aml=1)
     order = place(kind="pickup", pharmacy=only)
-    orders.order_reject(order=order, pharmacy=only, by=None, reason="out of stock really")
+    orders.order_reject(order=order, pharmacy=only, by=pos(only), reason="out of stock really")
     assert reassignment.order_reassign(order_id=order.pk, attempt=1) == "failed"
     order.refresh_from_db()
     assert order.status == "failed" and "no other pharmacy" in order.failure_reason
@@ -473,7 +474,7 @@ def test_a_delivery_is_reassigned_only_to_pharmacies_covering_the_address(place,
     second = stocked(delivering=True, latitude=north_of_home(2)[0], longitude=HOME[1])
     order = place(kind="delivery", lat=HOME[0], lng=HOME[1], address="鼓楼")
     assert order.pharmacy == first
-    orders.order_reject(order=order, pharmacy=first, by=None, reason="courier ill")
+    orders.order_reject(order=order, pharmacy=first, by=pos(first), reason="courier ill")
     reassignment.order_reassign(order_id=order.pk, attempt=1)
     order.refresh_from_db()
     assert order.pharmacy == second and order.promised_date is not None
@@ -481,19 +482,19 @@ def test_a_delivery_is_reassigned_only_to_pharmacies_covering_the_address(place,
 
 def test_the_old_pharmacy_cannot_act_after_reassignment(chain):
     order, pharmacies = chain
-    orders.order_reject(order=order, pharmacy=pharmacies[0], by=None, reason="busy")
+    orders.order_reject(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]), reason="busy")
     reassignment.order_reassign(order_id=order.pk, attempt=1)
     with pytest.raises(DomainError) as error:
-        orders.order_accept(order=order, pharmacy=pharmacies[0], by=None)
-    assert error.value.status == 404
-    assert orders.order_accept(order=order, pharmacy=pharmacies[1], by=None).status == "accepted"
+        orders.order_accept(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]))
+    assert error.value.kind == "not_found"
+    assert orders.order_accept(order=order, pharmacy=pharmacies[1], by=pos(pharmacies[1])).status == "accepted"
 
 
 def test_reject_needs_a_reason(pickup):
     order, pharmacy = pickup
     with pytest.raises(DomainError) as error:
-        orders.order_reject(order=order, pharmacy=pharmacy, by=None, reason=" ")
-    assert (error.value.status, error.value.field) == (400, "reason")
+        orders.order_reject(order=order, pharmacy=pharmacy, by=pos(pharmacy), reason=" ")
+    assert (error.value.kind, error.value.field) == ("invalid", "reason")
 
 
 def test_order_history_records_who_and_why(pickup):

@@ -7,6 +7,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from rest_framework.test import APIClient
 
+from cloudhospital.permissions import SYSTEM
 from pharmacy.access import token_create
 from pharmacy.models import Order, Stock
 from tests.factories import ApprovedPrescriptionFactory, PharmacyStaffFactory, UserFactory
@@ -23,7 +24,7 @@ def proxy_client(family, client_for):
 @pytest.fixture
 def pharmacy_client():
     def make(pharmacy):
-        _, plaintext = token_create(pharmacy=pharmacy, name="POS")
+        _, plaintext = token_create(pharmacy=pharmacy, name="POS", by=SYSTEM)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Pharmacy {plaintext}")
         return client

@@ -9,9 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from cloudhospital.errors import DomainError
-from pharmacy import orders, reassignment
+from pharmacy import orders
+from pharmacy.orders import reassignment
 from pharmacy.models import Order, OrderAssignment, Stock
 from tests.factories import (
+    pos,
     ApprovedPrescriptionFactory,
     DependantFactory,
     DrugFactory,
@@ -112,7 +114,7 @@ def test_accept_racing_the_timeout_sweep_leaves_one_outcome_and_one_reservation(
         order = placed[i // 2]
         if i % 2:
             return reassignment.order_reassign(order_id=order.pk, attempt=1, now=later)
-        return orders.order_accept(order=order, pharmacy=first, by=None).status
+        return orders.order_accept(order=order, pharmacy=first, by=pos(first)).status
 
     outcomes = race(worker, 16)
 
@@ -139,18 +141,18 @@ def test_voiding_racing_the_hand_over_leaves_one_outcome_and_never_deadlocks():
     codes = []
     for rx in rxs:
         order = orders.order_place(by=rx.patient.account, prescription=rx, kind="pickup", pharmacy=pharmacy)
-        orders.order_accept(order=order, pharmacy=pharmacy, by=None)
-        codes.append((order, orders.order_ready(order=order, pharmacy=pharmacy, by=None).pickup_code))
+        orders.order_accept(order=order, pharmacy=pharmacy, by=pos(pharmacy))
+        codes.append((order, orders.order_ready(order=order, pharmacy=pharmacy, by=pos(pharmacy)).pickup_code))
 
     def worker(i):
         order, code = codes[i // 2]
         if i % 2:
             return rx_lifecycle.prescription_void(by=rxs[i // 2].doctor, prescription=rxs[i // 2], reason="停药").status
-        return orders.order_pick_up(order=order, pharmacy=pharmacy, by=None, pickup_code=code).status
+        return orders.order_pick_up(order=order, pharmacy=pharmacy, by=pos(pharmacy), pickup_code=code).status
 
     outcomes = race(worker, 16)
 
-    assert all(isinstance(o, str) or (isinstance(o, DomainError) and o.status == 409) for o in outcomes), outcomes
+    assert all(isinstance(o, str) or (isinstance(o, DomainError) and o.kind == "conflict") for o in outcomes), outcomes
     for (order, _), rx in zip(codes, rxs):
         order.refresh_from_db()
         rx.refresh_from_db()

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
+from cloudhospital.permissions import SYSTEM
 from tests.fuzzing import fuzz_examples, in_process_schema
 from pharmacy import orders
 from pharmacy.access import token_create
@@ -43,7 +44,7 @@ def world(db):
     placed = ApprovedPrescriptionFactory(patient=father, items=[(drug, 10)])
     order = orders.order_place(by=daughter.account, prescription=placed, kind="pickup", pharmacy=pharmacy)
     free = ApprovedPrescriptionFactory(patient=father, items=[(drug, 10)])
-    _, plaintext = token_create(pharmacy=pharmacy, name="fuzz")
+    _, plaintext = token_create(pharmacy=pharmacy, name="fuzz", by=SYSTEM)
     return {
         "family": {"Authorization": f"Token {Token.objects.create(user=daughter.account).key}"},
         "pharmacy": {"Authorization": f"Pharmacy {plaintext}"},

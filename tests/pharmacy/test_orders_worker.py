@@ -19,7 +19,7 @@ from cloudhospital.celery import app as celery_app
 from cloudhospital.models import Notification
 from pharmacy import orders
 from pharmacy.models import Order, OrderAssignment, Stock
-from tests.factories import ApprovedPrescriptionFactory, DrugFactory, PatientFactory, PharmacyFactory, StockFactory
+from tests.factories import pos, ApprovedPrescriptionFactory, DrugFactory, PatientFactory, PharmacyFactory, StockFactory
 from tests.pharmacy.conftest import HOME, north_of_home
 
 pytestmark = [
@@ -84,7 +84,7 @@ def test_a_worker_killed_mid_reassignment_leaves_the_order_reassigned_exactly_on
     try:
         # The rejection queues the reassignment on commit; the first worker takes it and
         # stops inside the transaction, after reserving at the next pharmacy.
-        orders.order_reject(order=order, pharmacy=pharmacies[0], by=None, reason="冰箱故障 fridge broken")
+        orders.order_reject(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]), reason="冰箱故障 fridge broken")
         wait_for(reached.exists, what="the first worker to reach the pause point")
         assert Stock.objects.get(pharmacy=pharmacies[1]).reserved == 0  # not committed
         os.kill(first.pid, signal.SIGKILL)

@@ -1,9 +1,11 @@
 import pytest
 
+from cloudhospital.permissions import SYSTEM
+
 from cloudhospital.errors import DomainError
 from pharmacy.models import Stock
 from pharmacy.stock import LineStatus, stock_consume, stock_release, stock_reserve, stock_upsert_bulk
-from tests.factories import DrugFactory, PharmacyFactory, StockFactory, UserFactory
+from tests.factories import DrugFactory, PharmacyFactory, PharmacyStaffFactory, StockFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,7 @@ def test_stock_reserve_is_all_or_nothing_when_one_item_is_short(drugs):
     StockFactory(pharmacy=pharmacy, drug=drugs[2], on_hand=10)
     with pytest.raises(DomainError) as error:
         stock_reserve(pharmacy=pharmacy, items={drugs[0].pk: 2, drugs[1].pk: 3, drugs[2].pk: 1})
-    assert error.value.code == "out_of_stock" and error.value.status == 409
+    assert error.value.code == "out_of_stock" and error.value.kind == "conflict"
     assert "Valsartan" in error.value.message
     assert [_stock(pharmacy, drug).reserved for drug in drugs] == [0, 8, 0]
 
@@ -69,7 +71,7 @@ def test_stock_reserve_only_touches_the_given_pharmacy(drugs):
 def test_stock_reserve_refuses_malformed_items_with_400(items):
     with pytest.raises(DomainError) as error:
         stock_reserve(pharmacy=PharmacyFactory(), items=items)
-    assert error.value.status == 400 and error.value.field == "items"
+    assert error.value.kind == "invalid" and error.value.field == "items"
 
 
 def test_stock_release_gives_back_reserved_units(drugs):
@@ -124,7 +126,7 @@ def test_stock_movements_are_recorded_in_history_with_who_and_why(drugs):
 def test_stock_upsert_bulk_applies_known_codes_and_reports_unknown_ones_per_line(drugs):
     pharmacy = PharmacyFactory()
     StockFactory(pharmacy=pharmacy, drug=drugs[0], on_hand=5)
-    results = stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 40), ("NOPE1", 3), ("VAL80", 12)])
+    results = stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 40), ("NOPE1", 3), ("VAL80", 12)], by=SYSTEM)
     assert [(r.line, r.drug_code, r.status) for r in results] == [
         (0, "AML5", LineStatus.APPLIED),
         (1, "NOPE1", LineStatus.UNKNOWN_DRUG_CODE),
@@ -139,7 +141,7 @@ def test_stock_upsert_bulk_refuses_a_line_below_what_orders_hold(drugs):
     pharmacy = PharmacyFactory()
     StockFactory(pharmacy=pharmacy, drug=drugs[0], on_hand=10, reserved=6)
     StockFactory(pharmacy=pharmacy, drug=drugs[1], on_hand=10)
-    results = stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 5), ("VAL80", 0), ("AML5", 20)])
+    results = stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 5), ("VAL80", 0), ("AML5", 20)], by=SYSTEM)
     assert [r.status for r in results] == [LineStatus.BELOW_RESERVED, LineStatus.APPLIED, LineStatus.DUPLICATE]
     assert results[0].reserved == 6
     assert (_stock(pharmacy, drugs[0]).on_hand, _stock(pharmacy, drugs[1]).on_hand) == (10, 0)
@@ -149,14 +151,14 @@ def test_stock_upsert_bulk_refuses_a_line_below_what_orders_hold(drugs):
 def test_stock_upsert_bulk_refuses_malformed_uploads_and_applies_nothing(drugs, lines):
     pharmacy = PharmacyFactory()
     with pytest.raises(DomainError) as error:
-        stock_upsert_bulk(pharmacy=pharmacy, lines=[("VAL80", 9), *lines] if lines else [])
-    assert error.value.status == 400
+        stock_upsert_bulk(pharmacy=pharmacy, lines=[("VAL80", 9), *lines] if lines else [], by=SYSTEM)
+    assert error.value.kind == "invalid"
     assert not Stock.objects.filter(pharmacy=pharmacy).exists()
 
 
 def test_stock_upsert_bulk_records_history(drugs):
     pharmacy = PharmacyFactory()
-    pharmacist = UserFactory(role="pharmacist")
+    pharmacist = PharmacyStaffFactory(pharmacy=pharmacy).user
     stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 30)], by=pharmacist)
     stock_upsert_bulk(pharmacy=pharmacy, lines=[("AML5", 25)], by=pharmacist)
     history = _stock(pharmacy, drugs[0]).history.order_by("history_id")
@@ -166,9 +168,9 @@ def test_stock_upsert_bulk_records_history(drugs):
 def test_stock_upsert_bulk_query_count_does_not_grow_with_lines(django_assert_max_num_queries):
     pharmacy = PharmacyFactory()
     codes = [DrugFactory().code for _ in range(30)]
-    stock_upsert_bulk(pharmacy=pharmacy, lines=[(code, 5) for code in codes[:15]])
+    stock_upsert_bulk(pharmacy=pharmacy, lines=[(code, 5) for code in codes[:15]], by=SYSTEM)
     with django_assert_max_num_queries(10):
-        stock_upsert_bulk(pharmacy=pharmacy, lines=[(code, 9) for code in codes])
+        stock_upsert_bulk(pharmacy=pharmacy, lines=[(code, 9) for code in codes], by=SYSTEM)
     assert Stock.objects.filter(pharmacy=pharmacy, on_hand=9).count() == 30
 
 

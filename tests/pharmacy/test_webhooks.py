@@ -8,9 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pharmacy import orders, reassignment
+from pharmacy import orders
+from pharmacy.orders import reassignment
 from pharmacy.tasks import order_webhook_deliver
 from pharmacy.webhooks import WebhookFailed, webhook_deliver, webhook_signature_valid
+from tests.factories import pos
 from tests.pharmacy.conftest import HOME, north_of_home
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +88,7 @@ def test_the_next_pharmacy_gets_its_own_event_and_the_old_one_none_after_reassig
     second = stocked(latitude=north_of_home(1)[0], longitude=HOME[1], webhook_url=hook_server.url,
                      webhook_secret=SECRET)
     order = orders.order_place(by=family[0].account, prescription=rx, kind="pickup", pharmacy=first)
-    orders.order_reject(order=order, pharmacy=first, by=None, reason="busy")
+    orders.order_reject(order=order, pharmacy=first, by=pos(first), reason="busy")
     with django_capture_on_commit_callbacks(execute=True):
         reassignment.order_reassign(order_id=order.pk, attempt=1)
     (request,) = hook_server.received

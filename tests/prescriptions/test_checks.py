@@ -288,7 +288,7 @@ def test_malformed_item_is_refused_naming_the_field(plain_patient, formulary, ch
               "frequency": "qd", "days_supply": 30, "quantity": 30, **changes}
     with pytest.raises(DomainError) as error:
         prescription_check(patient=plain_patient, items=[ItemInput(**values)])
-    assert error.value.field == field and error.value.code == code and error.value.status == 400
+    assert error.value.field == field and error.value.code == code and error.value.kind == "invalid"
 
 
 def test_inactive_drug_is_refused(plain_patient, formulary, item):
@@ -348,14 +348,14 @@ def test_warning_without_a_reason_cannot_be_overridden():
     with pytest.raises(DomainError) as error:
         overrides_validate(findings=[WARNING, PAIR], reasons={"renal_dose_cap:1": "ok", "ace_inhibitor_with_arb:2": "   "})
     assert error.value.code == "override_reason_required" and "ace_inhibitor_with_arb:2" in error.value.message
-    assert error.value.field == "override_reasons" and error.value.status == 422
+    assert error.value.field == "override_reasons" and error.value.kind == "unprocessable"
 
 
 def test_block_can_never_be_overridden_even_with_a_reason():
     assert override_allowed([WARNING, BLOCKING]) is False
     with pytest.raises(DomainError) as error:
         overrides_validate(findings=[WARNING, BLOCKING], reasons={"renal_dose_cap:1": "ok", "allergy:0": "I accept"})
-    assert error.value.code == "safety_block" and error.value.status == 422
+    assert error.value.code == "safety_block" and error.value.kind == "unprocessable"
 
 
 def test_no_findings_need_no_reasons():

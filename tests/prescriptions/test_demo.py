@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from cloudhospital.models import Role, User
 from prescriptions import demo
-from prescriptions.selectors import is_review_pharmacist
+from prescriptions.permissions import is_review_pharmacist
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 S = PrescriptionStatus
 
 
-def refused(code: str, status: int | None = None):
-    """Context: the block raises DomainError with `code` (and `status`)."""
+def refused(code: str, expected_kind: str | None = None):
+    """Context: the block raises DomainError with `code` (and `expected_kind`)."""
 
     class Expect:
         def __enter__(self):
@@ -28,8 +28,8 @@ def refused(code: str, status: int | None = None):
         def __exit__(self, kind, error, tb):
             assert kind is DomainError, f"expected DomainError {code}, got {kind}"
             assert error.code == code, error.message
-            if status is not None:
-                assert error.status == status
+            if expected_kind is not None:
+                assert error.kind == expected_kind
             self.error = error
             return True
 
@@ -66,7 +66,7 @@ def test_prescription_create_returns_block_findings_but_still_saves_the_draft(ro
 def test_prescription_create_refuses_anyone_but_the_consultations_doctor(room, line, who):
     by = {"proxy": room.proxy, "other_doctor": UserFactory(role=Role.DOCTOR),
           "pharmacist": UserFactory(role=Role.PHARMACIST)}[who]
-    with refused("not_the_doctor", 403):
+    with refused("not_the_doctor", "forbidden"):
         lifecycle.prescription_create(by=by, consultation=room.consultation, diagnosis=[{"code": "I10"}],
                                       items=[line("AMLO-T5", 5)])
     assert not Prescription.objects.exists()
@@ -76,7 +76,7 @@ def test_prescription_create_refuses_before_the_patient_is_admitted(formulary, l
     from tests.consult.rooms import make_room
 
     waiting = make_room()
-    with refused("prescribing_closed", 409):
+    with refused("prescribing_closed", "conflict"):
         lifecycle.prescription_create(by=waiting.doctor_user, consultation=waiting.consultation,
                                       diagnosis=[{"code": "I10"}], items=[line("AMLO-T5", 5)])
 
@@ -89,7 +89,7 @@ def test_prescription_create_allowed_up_to_24_hours_after_the_end_then_refused(r
     room.consultation.refresh_from_db()
     room.consultation.ended_at = timezone.now() - timedelta(hours=24, minutes=1)
     room.consultation.save()
-    with refused("prescribing_closed", 409):
+    with refused("prescribing_closed", "conflict"):
         lifecycle.prescription_create(**args)
 
 
@@ -99,7 +99,7 @@ def test_prescription_create_allowed_up_to_24_hours_after_the_end_then_refused(r
      ([{"name": "no code"}], "diagnosis[0].code", "diagnosis_invalid"), ("I10", "diagnosis", "diagnosis_required")],
 )
 def test_prescription_create_refuses_missing_or_non_icd10_diagnosis(room, line, diagnosis, field, code):
-    with refused(code, 400) as expect:
+    with refused(code, "invalid") as expect:
         lifecycle.prescription_create(by=room.doctor_user, consultation=room.consultation, diagnosis=diagnosis,
                                       items=[line("AMLO-T5", 5)])
     assert expect.error.field == field
@@ -121,7 +121,7 @@ def test_prescription_create_refuses_bad_items_naming_the_field_and_saves_nothin
     from dataclasses import replace
 
     items = [line("AMLO-T5", 5), replace(line("LOSA-T50", 50), **change)]
-    with refused(_code_for(field), 400) as expect:
+    with refused(_code_for(field), "invalid") as expect:
         lifecycle.prescription_create(by=room.doctor_user, consultation=room.consultation,
                                       diagnosis=[{"code": "I10"}], items=items)
     assert expect.error.field == field
@@ -135,7 +135,7 @@ def _code_for(field: str) -> str:
 
 
 def test_prescription_create_refuses_more_than_five_items(room, line):
-    with refused("too_many_items", 400):
+    with refused("too_many_items", "invalid"):
         lifecycle.prescription_create(by=room.doctor_user, consultation=room.consultation, diagnosis=[{"code": "I10"}],
                                       items=[line("AMLO-T5", 5)] * 6)
 
@@ -149,14 +149,14 @@ def test_prescription_update_replaces_items_of_a_draft(write, room, line):
 
 def test_prescription_update_refuses_after_signing_naming_the_state(write, room, line):
     prescription = write(sign=True)
-    with refused("not_editable", 409) as expect:
+    with refused("not_editable", "conflict") as expect:
         lifecycle.prescription_update(by=room.doctor_user, prescription=prescription, items=[line("LOSA-T50", 50)])
     assert "signed" in expect.error.message
     assert prescription.items.get().drug.code == "AMLO-T5"
 
 
 def test_prescription_update_refuses_another_doctor(write):
-    with refused("not_the_prescriber", 403):
+    with refused("not_the_prescriber", "forbidden"):
         lifecycle.prescription_update(by=UserFactory(role=Role.DOCTOR), prescription=write(), notes="x")
 
 
@@ -173,7 +173,7 @@ def test_prescription_sign_stores_signature_key_hash_and_validity(write, room):
 
 def test_prescription_sign_refuses_a_block(write, room, line):
     prescription = write(line("AMLO-T5", 15))  # 15 mg/day: above the 10 mg maximum
-    with refused("safety_block", 422):
+    with refused("safety_block", "unprocessable"):
         lifecycle.prescription_sign(by=room.doctor_user, prescription=prescription, overrides={"max_daily_dose:0": "x"})
     prescription.refresh_from_db()
     assert prescription.status == S.DRAFT and not prescription.signature
@@ -181,7 +181,7 @@ def test_prescription_sign_refuses_a_block(write, room, line):
 
 def test_prescription_sign_needs_a_reason_for_each_warning_and_stores_it(write, room, line):
     prescription = write(line("METF-T500", 1000, "bid"))
-    with refused("override_reason_required", 422) as expect:
+    with refused("override_reason_required", "unprocessable") as expect:
         lifecycle.prescription_sign(by=room.doctor_user, prescription=prescription)
     assert "renal_dose_cap:0" in expect.error.message
     signed = lifecycle.prescription_sign(by=room.doctor_user, prescription=prescription,
@@ -191,13 +191,13 @@ def test_prescription_sign_needs_a_reason_for_each_warning_and_stores_it(write, 
 
 
 def test_prescription_sign_refuses_anyone_but_the_author(write):
-    with refused("not_the_prescriber", 403):
+    with refused("not_the_prescriber", "forbidden"):
         lifecycle.prescription_sign(by=UserFactory(role=Role.DOCTOR), prescription=write())
 
 
 def test_prescription_sign_twice_is_a_409_naming_the_state(write, room):
     prescription = write(sign=True)
-    with refused("invalid_transition", 409) as expect:
+    with refused("invalid_transition", "conflict") as expect:
         lifecycle.prescription_sign(by=room.doctor_user, prescription=prescription)
     assert "signed" in expect.error.message
 
@@ -232,17 +232,17 @@ def test_review_refuses_a_pharmacy_pharmacist_and_a_doctor(write, room):
     PharmacyStaffFactory(user=pharmacy_pharmacist, pharmacy=PharmacyFactory())
     prescription = write(sign=True)
     for by in (pharmacy_pharmacist, room.doctor_user):
-        with refused("not_a_review_pharmacist", 403):
+        with refused("not_a_review_pharmacist", "forbidden"):
             lifecycle.prescription_approve(by=by, prescription=prescription)
 
 
 def test_reject_needs_a_reason(write, review_pharmacist):
-    with refused("reason_required", 400):
+    with refused("reason_required", "invalid"):
         lifecycle.prescription_reject(by=review_pharmacist, prescription=write(sign=True), reason="  ")
 
 
 def test_approve_a_draft_is_a_409_naming_the_state(write, review_pharmacist):
-    with refused("invalid_transition", 409) as expect:
+    with refused("invalid_transition", "conflict") as expect:
         lifecycle.prescription_approve(by=review_pharmacist, prescription=write())
     assert "draft" in expect.error.message
 
@@ -259,18 +259,18 @@ def test_revise_makes_a_new_linked_draft_and_leaves_the_rejected_one_as_it_was(w
     signed = lifecycle.prescription_sign(by=room.doctor_user, prescription=new).prescription
     assert signed.signed_content["prescription"]["previous"] == old.pk
     assert lifecycle.prescription_verify(Prescription.objects.get(pk=old.pk))[0] is True
-    with refused("already_revised", 409):
+    with refused("already_revised", "conflict"):
         lifecycle.prescription_revise(by=room.doctor_user, prescription=old)
 
 
 def test_revise_only_from_rejected(write, room):
-    with refused("invalid_transition", 409):
+    with refused("invalid_transition", "conflict"):
         lifecycle.prescription_revise(by=room.doctor_user, prescription=write(sign=True))
 
 
 def test_void_an_approved_prescription_with_a_reason(write, room, review_pharmacist):
     approved = lifecycle.prescription_approve(by=review_pharmacist, prescription=write(sign=True))
-    with refused("reason_required", 400):
+    with refused("reason_required", "invalid"):
         lifecycle.prescription_void(by=room.doctor_user, prescription=approved, reason="")
     voided = lifecycle.prescription_void(by=room.doctor_user, prescription=approved, reason="患者已住院")
     assert voided.status == S.VOIDED and voided.voided_reason == "患者已住院" and voided.voided_at
@@ -283,30 +283,30 @@ def test_void_a_draft_before_signing(write, room):
 
 
 def test_void_while_in_review_is_a_409_naming_the_state(write, room):
-    with refused("invalid_transition", 409) as expect:
+    with refused("invalid_transition", "conflict") as expect:
         lifecycle.prescription_void(by=room.doctor_user, prescription=write(sign=True), reason="x")
     assert "signed" in expect.error.message
 
 
 def test_void_refuses_anyone_but_the_author(write, review_pharmacist):
-    with refused("not_the_prescriber", 403):
+    with refused("not_the_prescriber", "forbidden"):
         lifecycle.prescription_void(by=review_pharmacist, prescription=write(), reason="x")
 
 
 def test_dispense_only_an_approved_prescription(write, review_pharmacist):
     prescription = write(sign=True)
-    with refused("invalid_transition", 409):
-        lifecycle.prescription_dispense(prescription=prescription)
+    with refused("invalid_transition", "conflict"):
+        lifecycle.prescription_dispense(prescription=prescription, by=PharmacyStaffFactory().user)
     lifecycle.prescription_approve(by=review_pharmacist, prescription=prescription)
-    dispensed = lifecycle.prescription_dispense(prescription=prescription, reason="dispensed by order 1")
+    dispensed = lifecycle.prescription_dispense(prescription=prescription, by=PharmacyStaffFactory().user, reason="dispensed by order 1")
     assert dispensed.status == S.DISPENSED and dispensed.dispensed_at
 
 
 def test_dispense_refuses_past_validity_even_before_the_task_ran(write, review_pharmacist):
     prescription = lifecycle.prescription_approve(by=review_pharmacist, prescription=write(sign=True))
     Prescription.objects.filter(pk=prescription.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    with refused("prescription_expired", 409):
-        lifecycle.prescription_dispense(prescription=prescription)
+    with refused("prescription_expired", "conflict"):
+        lifecycle.prescription_dispense(prescription=prescription, by=PharmacyStaffFactory().user)
 
 
 def test_expire_task_expires_only_what_is_due_and_is_idempotent(write, review_pharmacist):
@@ -315,7 +315,8 @@ def test_expire_task_expires_only_what_is_due_and_is_idempotent(write, review_ph
     fresh = write(sign=True)
     draft = write()
     dispensed = lifecycle.prescription_dispense(
-        prescription=lifecycle.prescription_approve(by=review_pharmacist, prescription=write(sign=True)))
+        prescription=lifecycle.prescription_approve(by=review_pharmacist, prescription=write(sign=True)),
+        by=PharmacyStaffFactory().user)
     past = timezone.now() - timedelta(seconds=1)
     Prescription.objects.filter(pk__in=[due_signed.pk, due_approved.pk, dispensed.pk]).update(expires_at=past)
     assert tasks.prescriptions_expire.delay().get() == 2

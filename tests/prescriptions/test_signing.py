@@ -188,7 +188,7 @@ def test_revoking_twice_or_without_a_reason_is_refused(doctor, signed):
     signing_key_revoke(key=key, by=doctor, reason="compromised")
     with pytest.raises(DomainError) as error:
         signing_key_revoke(key=key, by=doctor, reason="again")
-    assert error.value.status == 409
+    assert error.value.kind == "conflict"
 
 
 def test_a_doctor_with_a_revoked_key_gets_a_fresh_one_on_next_signature(doctor, signed):

@@ -1,7 +1,8 @@
 """Patient and health-record endpoints.
 
-Every view starts from "patients this user may see" (consult.selectors), so another
-person's patient id answers 404 and ids cannot be probed.
+Every view starts from "patients this user may see" (consult.permissions), so another
+person's patient id answers 404 and ids cannot be probed; every read of a record goes
+through consult.selectors.record_for, which writes the access log in the same call.
 """
 
 import django_filters
@@ -9,9 +10,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
     AllergySerializer,
@@ -26,20 +27,14 @@ from consult.api.serializers import (
     RecordSerializer,
 )
 from consult.models import Allergy, Condition, Medication, Observation, ObservationKind, ObservationSource, Patient
-from consult.selectors import (
-    patients_managed_by,
-    patients_visible_to,
-    patients_with_links,
-    record_read_log,
-    record_summary,
-    records_listed_log,
-)
+from consult.permissions import patients_visible_to
+from consult.selectors import patients_listed, patients_with_links, record_for, record_summary
 
 
 def require_manager(user, patient: Patient) -> None:
-    """Only the patient and their proxies change the record through these endpoints."""
-    if not patients_managed_by(user).filter(pk=patient.pk).exists():
-        raise PermissionDenied("Only the patient or their proxies may change this record.")
+    """These endpoints are the family's: only the patient and their proxies list proxies or
+    change the record through them (a treating doctor writes through the consultation)."""
+    require("consult.manage_patient", user, patient, message="Only the patient or their proxies may change this record.")
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -52,14 +47,12 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return patients_with_links(patients_visible_to(self.request.user)).order_by("id")
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        records_listed_log(user=request.user, patients=page)
+        page = patients_listed(request.user, self.paginate_queryset(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
-        patient = self.get_object()
-        record_read_log(user=request.user, patient=patient, action="patient_read")
-        return Response(self.get_serializer(patient).data)
+        record_for(request.user, self.kwargs["pk"], purpose="patient_read")
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=DependantCreateSerializer, responses={201: PatientSerializer}, summary="Add a dependant")
     def create(self, request):
@@ -80,8 +73,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(responses={200: RecordSerializer}, summary="Health record summary")
     @action(detail=True, methods=["get"])
     def record(self, request, pk=None):
-        patient = self.get_object()
-        record_read_log(user=request.user, patient=patient, action="record_read")
+        patient = record_for(request.user, pk, purpose="record_read")
         return Response(RecordSerializer(record_summary(patient), context={"request": request}).data)
 
     @extend_schema(methods=["GET"], responses={200: ProxySerializer(many=True)}, summary="Who acts for this patient")
@@ -123,9 +115,11 @@ class PatientRecordViewSet(
 
     def get_patient(self) -> Patient:
         if not hasattr(self, "_patient"):
-            self._patient = get_object_or_404(patients_visible_to(self.request.user), pk=self.kwargs["patient_pk"])
             if self.request.method == "GET":
-                record_read_log(user=self.request.user, patient=self._patient, action=f"{self.model._meta.model_name}_read")
+                purpose = f"{self.model._meta.model_name}_read"
+                self._patient = record_for(self.request.user, self.kwargs["patient_pk"], purpose=purpose)
+            else:
+                self._patient = get_object_or_404(patients_visible_to(self.request.user), pk=self.kwargs["patient_pk"])
         return self._patient
 
     def get_queryset(self):

@@ -1,24 +1,23 @@
-"""Chronic-care reads: the blood-pressure trend and the whole episode as FHIR.
+"""The blood-pressure trend with the prescriptions marked on it.
 
-Patients come from "patients this user may see", so only the patient, proxies and the
-doctors treating them (through a booking) get an answer; everyone else gets 404. A doctor's
-read is written to the access log like any other read of the record.
+It lives with prescriptions because it overlays them on consult's readings (prescriptions
+builds on consult, never the other way). The patient comes from consult.selectors.record_for,
+so only the patient, proxies and the doctors treating them get an answer (everyone else
+404), and the read is access-logged in the same call.
 """
 
 from datetime import timedelta
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
-from cloudhospital.fhir import patient_episode_bundle
-from consult.selectors import bp_trend, patients_visible_to, record_read_log
+from consult.selectors import bp_trend, record_for
 from prescriptions.models import PrescriptionStatus
-from prescriptions.selectors import prescriptions_visible_to
+from prescriptions.permissions import prescriptions_visible_to
 
 MAX_TREND_DAYS = 366
 # Prescriptions worth marking on the chart: issued and not withdrawn.
@@ -98,24 +97,10 @@ class BpTrendView(APIView):
         summary="Blood-pressure trend: daily averages, share at or above 140/90, prescriptions marked",
     )
     def get(self, request, patient_pk: int):
-        patient = get_object_or_404(patients_visible_to(request.user), pk=patient_pk)
         query = TrendQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        record_read_log(user=request.user, patient=patient, action="bp_trend_read")
+        patient = record_for(request.user, patient_pk, purpose="bp_trend_read")
         trend = bp_trend(patient, **query.validated_data)
         trend["patient"] = patient.pk
         trend["prescriptions"] = prescription_marks(request.user, patient, **query.validated_data)
         return Response(BpTrendSerializer(trend).data)
-
-
-class PatientFhirView(APIView):
-    @extend_schema(
-        responses={200: inline_serializer("FhirBundle", {"resourceType": serializers.CharField(), "entry": serializers.ListField(child=serializers.DictField())})},
-        parameters=[OpenApiParameter("patient_pk", int, OpenApiParameter.PATH)],
-        summary="The patient's episode as a FHIR R4 Bundle",
-    )
-    def get(self, request, patient_pk: int):
-        patient = get_object_or_404(patients_visible_to(request.user), pk=patient_pk)
-        record_read_log(user=request.user, patient=patient, action="fhir_export")
-        bundle = patient_episode_bundle(patient=patient, viewer=request.user, base_url=request.build_absolute_uri("/fhir"))
-        return Response(bundle)

@@ -12,8 +12,6 @@ committed nothing (release, new reservation and new assignment are one transacti
 from __future__ import annotations
 
 import logging
-import os
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,17 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from cloudhospital.errors import DomainError
+from cloudhospital.permissions import SYSTEM, require
 from pharmacy import dispatch
 from pharmacy.models import AssignmentOutcome, Order, OrderAssignment, OrderKind, OrderStatus, Pharmacy
-from pharmacy.orders import (
-    SEARCH_LIMIT,
-    TEXT_MAX,
-    _notify,
-    _release,
-    _transition,
-    _webhook_on_commit,
-    accept_timeout,
-)
+from pharmacy.orders.base import SEARCH_LIMIT, TEXT_MAX, order_notify, order_release, webhook_on_commit
+from pharmacy.orders.states import accept_overdue, accept_timeout, order_transition
 
 logger = logging.getLogger("pharmacy.reassignment")
 
@@ -40,7 +32,7 @@ O = OrderStatus
 REJECTED_GRACE = timedelta(minutes=1)
 
 
-def order_reassign(*, order_id: int, attempt: int, now: datetime | None = None) -> str:
+def order_reassign(*, order_id: int, attempt: int, by=SYSTEM, now: datetime | None = None) -> str:
     """Move an order its pharmacy rejected, or did not accept within the timeout, to the
     nearest other pharmacy that has every item (never one already tried): release the old
     reservation, reserve at the new one, record the new assignment, tell the family and the
@@ -49,15 +41,17 @@ def order_reassign(*, order_id: int, attempt: int, now: datetime | None = None) 
 
     Idempotent: `attempt` is the assignment the caller saw; if the order has moved on, or
     is not (any longer) waiting, nothing happens. Returns what it did: "reassigned",
-    "failed", or "skipped". No errors for callers: it runs in tasks.
+    "failed", or "skipped". Only the system reassigns (403 for anyone else); no other errors
+    for callers: it runs in tasks.
     """
+    require("pharmacy.reassign", by, message="Orders are reassigned by the system, not by hand.")
     now = now or timezone.now()
     with transaction.atomic():
-        # Lock the order row alone (no join): see pharmacy.orders._locked.
+        # Lock the order row alone (no join): see pharmacy.orders.base.order_lock.
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None or order.attempt != attempt:
             return "skipped"
-        overdue = order.status == O.PLACED and order.assigned_at <= now - accept_timeout()
+        overdue = accept_overdue(order, now)
         if order.status != O.REJECTED and not overdue:
             return "skipped"
         old = order.pharmacy
@@ -65,17 +59,17 @@ def order_reassign(*, order_id: int, attempt: int, now: datetime | None = None) 
             f"not accepted by {old.name} within {settings.ORDER_ACCEPT_TIMEOUT_MINUTES} minutes")
         outcome = AssignmentOutcome.REJECTED if order.status == O.REJECTED else AssignmentOutcome.TIMED_OUT
         items = order.items
-        _release(order, outcome=outcome, reason=why)
+        order_release(order, outcome=outcome, reason=why)
         new = None
         if order.reassignments < settings.ORDER_MAX_REASSIGNMENTS:
-            new = _next_pharmacy(order, items=items)
+            new = next_pharmacy_reserve(order, items=items)
         if new is None:
             order.flagged_for_staff = True
             order.failure_reason = (f"{why}; no other pharmacy could take it"
                                     if order.reassignments < settings.ORDER_MAX_REASSIGNMENTS
                                     else f"{why}; reassigned {order.reassignments} times already")[:TEXT_MAX]
-            _transition(order, O.FAILED, by=None, reason="failed: flagged for staff", now=now)
-            _notify(order, "failed", "订单未能完成 We could not fill your order",
+            order_transition(order, O.FAILED, by=by, reason="failed: flagged for staff", now=now)
+            order_notify(order, "failed", "订单未能完成 We could not fill your order",
                     f"No pharmacy could take order {order.pk} ({order.failure_reason}). Hospital staff will "
                     f"contact you; you may also order again.")
             return "failed"
@@ -86,17 +80,18 @@ def order_reassign(*, order_id: int, attempt: int, now: datetime | None = None) 
         order.reject_reason = ""
         if order.kind == OrderKind.DELIVERY:
             order.promised_date = dispatch.promised_delivery_date(pharmacy=new, at=now)
-        _pause_point_for_tests()
         OrderAssignment.objects.create(order=order, attempt=order.attempt, pharmacy=new, assigned_at=now)
-        _transition(order, O.PLACED, by=None, reason=f"reassigned to {new.name}"[:100], now=now)
+        order_transition(order, O.PLACED, by=by, reason=f"reassigned to {new.name}"[:100], now=now)
         when = f"; delivery on {order.promised_date:%Y-%m-%d}" if order.promised_date else ""
-        _notify(order, "reassigned", f"订单已转至 {new.name} Order moved to {new.name}",
+        order_notify(order, "reassigned", f"订单已转至 {new.name} Order moved to {new.name}",
                 f"{why}. Order {order.pk} went to {new.name}, {new.address}{when}.", key_suffix=f":{order.attempt}")
-        _webhook_on_commit(order)
+        webhook_on_commit(order)
     return "reassigned"
 
 
-def _next_pharmacy(order: Order, *, items: dict[int, int]) -> Pharmacy | None:
+def next_pharmacy_reserve(order: Order, *, items: dict[int, int]) -> Pharmacy | None:
+    """Reserve the order's items at the nearest pharmacy not tried yet that has them all, and
+    return it; None when no such pharmacy is left. Runs in order_reassign's transaction."""
     tried = set(order.assignments.values_list("pharmacy_id", flat=True))
     limit = min(dispatch.MAX_LIMIT, SEARCH_LIMIT + len(tried))
     if order.kind == OrderKind.DELIVERY:
@@ -112,21 +107,7 @@ def _next_pharmacy(order: Order, *, items: dict[int, int]) -> Pharmacy | None:
         return None
 
 
-def _pause_point_for_tests() -> None:
-    """Test hook for the worker-crash test: when ORDER_REASSIGN_PAUSE_FILE names an existing
-    file, stop here (the new reservation made, nothing committed) until it is removed, after
-    touching `<file>.reached`. Empty in every real deployment."""
-    path = settings.ORDER_REASSIGN_PAUSE_FILE
-    if not path or not os.path.exists(path):
-        return
-    with open(f"{path}.reached", "w") as marker:
-        marker.write(str(os.getpid()))
-    deadline = time.monotonic() + 120
-    while os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-def orders_reassign_overdue(*, now: datetime | None = None) -> int:
+def orders_reassign_overdue(*, by=SYSTEM, now: datetime | None = None) -> int:
     """Beat sweep: reassign every order not accepted within the timeout, and every rejected
     order whose reassignment task has not run within a minute (a lost message). Each order
     in its own transaction; returns how many were moved or failed."""
@@ -136,7 +117,7 @@ def orders_reassign_overdue(*, now: datetime | None = None) -> int:
     done = 0
     for order_id, attempt in list(due) + list(lost):
         try:
-            done += order_reassign(order_id=order_id, attempt=attempt, now=now) != "skipped"
+            done += order_reassign(order_id=order_id, attempt=attempt, by=by, now=now) != "skipped"
         except Exception:
             # One bad order must not stop the sweep of the others; it is retried next sweep.
             logger.exception("reassigning order %s failed", order_id)

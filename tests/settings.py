@@ -1,0 +1,13 @@
+"""The settings the suite runs with: the project's own, on a developer's machine.
+
+With no DEBUG in the environment the project's settings are production's and refuse to
+load without SECRET_KEY and PRESCRIPTION_SIGNING_SECRET. The suite runs as `make test`
+does, with DEBUG=1 unless the environment says otherwise; the servers and workers the
+tests start inherit it.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from cloudhospital.settings import *  # noqa: E402,F401,F403
