@@ -110,7 +110,8 @@ def next_pharmacy_reserve(order: Order, *, items: dict[int, int]) -> Pharmacy | 
 def orders_reassign_overdue(*, by=SYSTEM, now: datetime | None = None) -> int:
     """Beat sweep: reassign every order not accepted within the timeout, and every rejected
     order whose reassignment task has not run within a minute (a lost message). Each order
-    in its own transaction; returns how many were moved or failed."""
+    in its own transaction; returns how many were moved or failed. Only the system (403)."""
+    require("pharmacy.reassign", by, message="Orders are reassigned by the system, not by hand.")
     now = now or timezone.now()
     due = Order.objects.filter(status=O.PLACED, assigned_at__lte=now - accept_timeout()).values_list("pk", "attempt")
     lost = Order.objects.filter(status=O.REJECTED, updated_at__lte=now - REJECTED_GRACE).values_list("pk", "attempt")

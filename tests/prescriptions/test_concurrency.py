@@ -72,16 +72,19 @@ def test_concurrent_sign_and_void_of_a_draft_exactly_one_wins(room, write):
 
 
 def test_concurrent_void_and_dispense_of_an_approved_prescription_exactly_one_wins(room, write, review_pharmacist):
+    from tests.factories import PharmacyStaffFactory
+
+    dispenser = PharmacyStaffFactory().user
     for _ in range(ROUNDS):
         prescription = lifecycle.prescription_approve(by=review_pharmacist, prescription=write(sign=True))
         void, dispense = race(
             lambda: lifecycle.prescription_void(by=room.doctor_user, prescription=prescription, reason="停药"),
-            lambda: lifecycle.prescription_dispense(prescription=prescription),
+            lambda: lifecycle.prescription_dispense(prescription=prescription, by=dispenser),
         )
         winners = [o for o in (void, dispense) if isinstance(o, Prescription)]
         losers = [o for o in (void, dispense) if not isinstance(o, Prescription)]
         assert len(winners) == 1 and len(losers) == 1
-        assert getattr(losers[0], "status", None) == 409 and losers[0].code == "invalid_transition"
+        assert getattr(losers[0], "kind", None) == "conflict" and losers[0].code == "invalid_transition"
         assert Prescription.objects.get(pk=prescription.pk).status == winners[0].status
 
 
