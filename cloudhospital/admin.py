@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cloudhospital.models import AccessLog, Notification, User
+from cloudhospital.models import AccessLog, Notification, OutboxMessage, User
+from cloudhospital.outbox import outbox_requeue
 
 
 @admin.register(User)
@@ -50,4 +51,28 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Side effects waiting for, or given up by, the relay. Read-only but for queueing a
+    given-up message again once its cause is fixed (an SMS gateway, a pharmacy's webhook)."""
+
+    list_display = ["id", "task", "args", "status", "attempts", "next_attempt_at", "created_at", "done_at"]
+    list_filter = ["status", "task"]
+    search_fields = ["task", "last_error"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in OutboxMessage._meta.fields]
+    actions = ["requeue"]
+
+    @admin.action(description="Queue the selected given-up messages again")
+    def requeue(self, request, queryset):
+        count = outbox_requeue(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} message(s) queued again.")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -114,3 +114,42 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.title}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "待投递 Pending"
+    DONE = "done", "已完成 Done"
+    DEAD = "dead", "已放弃 Given up"
+
+
+class OutboxMessage(models.Model):
+    """A side effect that leaves the database (a notification to send, a webhook to post, a
+    reminder, a slot regeneration), written in the same transaction as the change that
+    causes it and carried out by the relay (cloudhospital.outbox): nothing is lost when the
+    broker or a worker dies between the commit and the effect.
+
+    `task` names the registered Celery task that performs the effect; the relay runs it
+    in its own process and marks the row done only once it returned.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "待投递消息"
+        verbose_name_plural = "待投递消息"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_pending_due",
+                         condition=models.Q(status="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)} ({self.status}, {self.attempts} attempts)"

@@ -2,8 +2,9 @@
 
 `notification_send` is the one way to notify: it stores a Notification (unique by `key`, so
 a retried caller sends once) addressed to the patient's own login and every proxy, and after
-commit hands it to the configured sender (settings.NOTIFICATION_SENDER). Delivery runs as a
-Celery task that marks the row sent under a row lock, so a redelivered task sends nothing.
+commit the outbox (cloudhospital.outbox, written in the same transaction) hands it to the
+configured sender (settings.NOTIFICATION_SENDER). Delivery marks the row sent under a row
+lock, so a delivery run twice sends once.
 """
 
 import logging
@@ -13,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.outbox import outbox_add
 from cloudhospital.models import Notification, User
 
 logger = logging.getLogger("cloudhospital.notifications")
@@ -55,29 +56,23 @@ def notification_send(*, key: str, patient, kind: str, title: str, body: str = "
     """Notify `patient`'s account and proxies, once per `key`.
 
     If a notification with `key` exists it is returned unchanged and nothing new is sent
-    (a retried task, or two workers racing, deliver once). Delivery happens after commit.
+    (a retried task, or two workers racing, deliver once). Delivery happens after commit,
+    through the outbox row written with the notification.
     """
     existing = Notification.objects.filter(key=key).first()
     if existing is not None:
-        _deliver_on_commit(existing)
-        return existing
+        return existing  # its delivery is already in the outbox
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
                 key=key, patient=patient, kind=kind, title=title[:120], body=body, data=data or {}
             )
             notification.recipients.set(notification_recipients(patient))
+            outbox_add("cloudhospital.tasks.notification_deliver", notification.pk)
     except IntegrityError:
         # A concurrent sender stored the same key first; theirs is the one to deliver.
         return Notification.objects.get(key=key)
-    _deliver_on_commit(notification)
     return notification
-
-
-def _deliver_on_commit(notification: Notification) -> None:
-    if notification.sent_at is not None:
-        return
-    enqueue_on_commit("cloudhospital.tasks.notification_deliver", notification.pk)
 
 
 @transaction.atomic

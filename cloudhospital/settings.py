@@ -115,10 +115,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif env_bool("DB_POOL", False):
     # psycopg 3 connection pool (Django 5.1+); sized per worker process.
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
+        # Check a connection before lending it: one that died with a PostgreSQL restart is
+        # replaced instead of failing the request that would have got it.
+        "check": ConnectionPool.check_connection,
     }
+# A pooled or persistent connection that died (PostgreSQL restarted) is replaced before a
+# request gets it, instead of failing that request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery ---------------------------------------------
@@ -149,7 +157,25 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is delivered again; tasks 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
+# A task whose worker died unacknowledged is handed out again after this many seconds (the
+# Redis transport's default is an hour). Five minutes: longer than any task runs (the relay
+# stops taking rows after OUTBOX_RELAY_BUDGET_SECONDS, webhooks time out after 5 s, slot
+# generation for the whole network takes ~15 s), so a healthy task is never run twice, and
+# a reassignment killed with its worker resumes within minutes, not an hour. No task is
+# queued with a countdown longer than this (retries wait in the outbox, not the broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "300"))}
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Outbox: side effects leave after commit, retried until done (cloudhospital.outbox) --
+OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_RELAY_BATCH = 200
+OUTBOX_RELAY_BUDGET_SECONDS = 60
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
+OUTBOX_BACKOFF_SECONDS = 10  # 10 s, 20 s, 40 s ... capped below: ten attempts span about 2.5 hours
+OUTBOX_BACKOFF_MAX_SECONDS = 3600
+CELERY_BEAT_SCHEDULE["cloudhospital-outbox-relay"] = {
+    "task": "cloudhospital.tasks.outbox_relay", "schedule": OUTBOX_RELAY_SECONDS,
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "cloudhospital.User"

@@ -3,9 +3,17 @@
 from celery import shared_task
 
 from cloudhospital.notifications import notification_deliver_now
+from cloudhospital.outbox import outbox_relay as relay
 
 
 @shared_task(bind=True, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=5)
 def notification_deliver(self, notification_id: int) -> bool:
     """Send one stored notification; a redelivered task finds it sent and does nothing."""
     return notification_deliver_now(notification_id=notification_id)
+
+
+@shared_task(name="cloudhospital.tasks.outbox_relay")
+def outbox_relay(message_ids: list[int] | None = None) -> dict:
+    """Beat (every OUTBOX_RELAY_SECONDS) and the after-commit kick: run the due outbox rows.
+    Safe to run twice and in parallel; never raises for a failing row (it is retried)."""
+    return relay(message_ids=message_ids)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
-from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.outbox import outbox_add
 from cloudhospital.permissions import SYSTEM, allowed, require
 from cloudhospital.states import StateTable, can_move, transition
 from consult import windows
@@ -229,7 +229,7 @@ def _remind_on_commit_if_due(booking: Booking) -> None:
     up by the beat task (consult.tasks.booking_reminders_due), so no task waits for days
     in the broker with an ETA."""
     if windows.reminder_due(booking.slot, timezone.now()):
-        enqueue_on_commit("consult.tasks.booking_remind", booking.pk)
+        outbox_add("consult.tasks.booking_remind", booking.pk)
 
 
 def _lock_slot_then_booking(booking: Booking) -> Booking:
@@ -281,7 +281,7 @@ def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
 
 
 def _notify_cancelled_on_commit(booking: Booking) -> None:
-    enqueue_on_commit("consult.tasks.booking_cancelled_notify", booking.pk)
+    outbox_add("consult.tasks.booking_cancelled_notify", booking.pk)
 
 
 @transaction.atomic

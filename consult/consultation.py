@@ -154,16 +154,18 @@ def consultation_end(*, by, consultation: Consultation) -> Consultation:
 
 
 @transaction.atomic
-def chat_post(*, by, consultation: Consultation, role: str, text: str) -> ChatMessage:
-    """Keep a chat message as part of the consultation and send it to the room. Only the
-    consultation's participants (403)."""
+def chat_post(*, by, consultation: Consultation, role: str, text: str, relay: bool = True) -> ChatMessage:
+    """Keep a chat message as part of the consultation and, unless the caller relays it
+    itself (`relay=False`: the socket, which tells its sender when relaying fails), send it to
+    the room after commit. Only the consultation's participants (403)."""
     require("consult.chat", by, consultation, message="Only the consultation's participants may chat in it.")
     if consultation.status == ConsultationStatus.ENDED:
         raise DomainError("The consultation has ended.", code="consultation_ended")
     message = ChatMessage(consultation=consultation, sender=by, role=role, text=text)
     stamp(message, by=by, reason="chat")
     message.save()
-    room_broadcast(consultation.pk, chat_event(message, by.full_name))
+    if relay:
+        room_broadcast(consultation.pk, chat_event(message, by.full_name))
     return message
 
 

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from cloudhospital.errors import DomainError
@@ -67,21 +68,30 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
     joined = False
     admitted = False  # once true it stays true, so ICE bursts cost no queries
     accepted = False
+    connect_received = False
 
     async def __call__(self, scope, receive, send):
-        """Run the consumer; if the channel layer (Redis) fails, before or during the call,
-        close with CLOSE_BACKEND_UNAVAILABLE so the client knows to retry, not to log in."""
+        """Run the consumer; if the channel layer (Redis) or the database fails, before or
+        during the call, close with CLOSE_BACKEND_UNAVAILABLE so the client knows to retry,
+        not to log in."""
         try:
             await super().__call__(scope, receive, send)
-        except (RedisError, OSError):
-            log.warning("channel layer unavailable; closing the signalling socket", exc_info=True)
+        except (RedisError, OSError, DatabaseError):
+            log.warning("backend unavailable; closing the signalling socket", exc_info=True)
             if self.joined:
-                await _leave(self.consultation, self.channel_name)
+                try:
+                    await _leave(self.consultation, self.channel_name)
+                except DatabaseError:
+                    log.warning("could not record leaving consultation %s", self.consultation.pk, exc_info=True)
             if not self.accepted:
-                if (await receive())["type"] != "websocket.connect":
+                if not self.connect_received and (await receive())["type"] != "websocket.connect":
                     return
                 await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": signalling.CLOSE_BACKEND_UNAVAILABLE})
+
+    async def websocket_connect(self, message):
+        self.connect_received = True
+        await super().websocket_connect(message)
 
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
@@ -153,7 +163,16 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
                 raise signalling.ProtocolError("not_admitted", "Wait until the doctor admits the patient.")
             await self._broadcast({"v": V, **message, "from": self._me()}, exclude_self=True)
         elif kind == "chat":
-            await _call(consult_rules.chat_post, by=self.user, consultation=self.consultation, role=self.role, text=message["text"])
+            stored = await _call(consult_rules.chat_post, by=self.user, consultation=self.consultation, role=self.role,
+                                 text=message["text"], relay=False)
+            try:
+                await self._broadcast(consult_rules.chat_event(stored, self.user.full_name))
+            except (RedisError, OSError):
+                # Kept in the record but not heard by the room: the sender must know.
+                log.warning("chat message %s stored but not relayed", stored.pk, exc_info=True)
+                await self.send_json({**signalling.error_message(
+                    "chat_not_relayed", "Saved, but the others in the room did not get it; they will see it when they "
+                    "reconnect."), "message_id": stored.pk})
         elif kind == "admit":
             await _call(consult_rules.consultation_admit, by=self.user, consultation=self.consultation)
         elif kind == "end":

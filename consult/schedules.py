@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
-from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.outbox import outbox_add
 from cloudhospital.permissions import require
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, LeaveBlock, ScheduleTemplate, Slot
 
@@ -73,7 +73,7 @@ def _validate_template(template: ScheduleTemplate) -> None:
 
 
 def _regenerate_on_commit(doctor_id: int) -> None:
-    enqueue_on_commit("consult.tasks.slots_generate_task", doctor_ids=[doctor_id])
+    outbox_add("consult.tasks.slots_generate_task", doctor_ids=[doctor_id])
 
 
 @transaction.atomic

@@ -105,7 +105,7 @@ def test_the_read_module_imports_no_write_module():
 
 def test_domain_modules_do_not_import_their_tasks():
     """One direction between domain code and tasks: a tasks module imports the domain function it
-    wraps; domain code names the task it queues (cloudhospital.jobs) and never imports it."""
+    wraps; domain code names the task it queues (cloudhospital.outbox) and never imports it."""
     offending = [
         f"{rel(path)} imports {module}" for path, module, _ in ALL
         if module.endswith(".tasks") and not rel(path).endswith("tasks.py")

@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from cloudhospital.accounts import token_issue
+from cloudhospital.api.throttling import FailOpenScopedRateThrottle
 from cloudhospital.api.serializers import MeSerializer, RegisterSerializer
 from consult.api.serializers import PatientSerializer
 from consult.permissions import patients_managed_by
@@ -31,7 +31,7 @@ def me_payload(user) -> dict:
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "register"
 
     @extend_schema(

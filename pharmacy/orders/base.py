@@ -9,7 +9,7 @@ from collections import Counter
 from django.utils import timezone
 
 from cloudhospital.errors import DomainError, Kind
-from cloudhospital.jobs import enqueue_on_commit
+from cloudhospital.outbox import outbox_add
 from cloudhospital.models import User
 from cloudhospital.notifications import notification_send
 from cloudhospital.permissions import require, user_or_none
@@ -76,13 +76,12 @@ def webhook_on_commit(order: Order) -> None:
     """Tell the order's pharmacy system of the new order after commit (if it has a webhook)."""
     if not order.pharmacy.webhook_url:
         return
-    # robust: an eager run (no broker) must not turn a webhook failure into the order's error.
-    enqueue_on_commit("pharmacy.tasks.order_webhook_deliver", order.pk, order.attempt, robust=True)
+    # A failing webhook is the outbox's to retry; it never becomes the order's error.
+    outbox_add("pharmacy.tasks.order_webhook_deliver", order.pk, order.attempt)
 
 
 def reassign_on_commit(order: Order) -> None:
-    # robust: if queueing fails, the beat sweep picks the rejected order up a minute later.
-    enqueue_on_commit("pharmacy.tasks.order_reassign_task", order.pk, order.attempt, robust=True)
+    outbox_add("pharmacy.tasks.order_reassign_task", order.pk, order.attempt)
 
 
 def prescription_items(prescription: Prescription) -> dict[int, int]:

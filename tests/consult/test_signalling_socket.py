@@ -318,3 +318,56 @@ def test_unreachable_channel_layer_closes_with_a_clear_code_and_rest_keeps_worki
     doctor = client_for(room.doctor_user)
     assert doctor.post(f"/api/consultations/{room.consultation.pk}/admit/").status_code == 200
     assert doctor.get(f"/api/consultations/{room.consultation.pk}/").json()["status"] == "in_progress"
+
+
+def test_a_chat_message_stored_but_not_relayed_tells_its_sender(monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from consult.consumers import ConsultationConsumer
+
+    room = make_room()
+    real_broadcast = ConsultationConsumer._broadcast
+
+    async def failing_chat_broadcast(self, payload, *, exclude_self=False):
+        if payload.get("type") == "chat":
+            raise RedisConnectionError("Redis went away")
+        await real_broadcast(self, payload, exclude_self=exclude_self)
+
+    monkeypatch.setattr(ConsultationConsumer, "_broadcast", failing_chat_broadcast)
+
+    async def scenario():
+        doctor, family, *_ = await joined_pair(room)
+        await family.send_to(text_data=json.dumps({"type": "chat", "text": "收到了吗"}))
+        error = await receive_until(family, "error")
+        assert error["code"] == "chat_not_relayed" and error["message_id"] == (await _first_chat_id())
+        assert await quiet(doctor)
+        await doctor.disconnect()
+        await family.disconnect()
+
+    run(scenario)
+    assert ChatMessage.objects.get().text == "收到了吗"
+
+
+async def _first_chat_id():
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(lambda: ChatMessage.objects.get().pk)()
+
+
+def test_a_database_failure_closes_the_socket_with_the_backend_code(monkeypatch):
+    from django.db import OperationalError
+
+    from consult import selectors
+
+    room = make_room()
+
+    def database_down(user, consultation_id):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "room_admission", database_down)
+
+    async def scenario():
+        family = await connect(room.consultation.pk, room.proxy)
+        assert await closed_with(family) == signalling.CLOSE_BACKEND_UNAVAILABLE
+
+    run(scenario)
