@@ -115,14 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif env_bool("DB_POOL", False):
     # psycopg 3 connection pool (Django 5.1+); sized per worker process.
-    from psycopg_pool import ConnectionPool
-
+    # With CONN_HEALTH_CHECKS (below) Django has the pool check a connection before lending
+    # it: one that died with a PostgreSQL restart is replaced instead of failing a request.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "10")),
-        # Check a connection before lending it: one that died with a PostgreSQL restart is
-        # replaced instead of failing the request that would have got it.
-        "check": ConnectionPool.check_connection,
     }
 # A pooled or persistent connection that died (PostgreSQL restarted) is replaced before a
 # request gets it, instead of failing that request.
