@@ -6,15 +6,25 @@ women) and one check character computed with ISO 7064 MOD 11-2.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: `\d` and int() also take full-width (３) and Arabic-Indic (٣) digits,
+# which would let one person register twice under two spellings of the same number.
+ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
 EARLIEST_BIRTH = date(1880, 1, 1)
 
-MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def ascii_form(value: str) -> str:
+    """NFKC-normalised text (full-width digits and letters become ASCII) without surrounding
+    space. What is not ASCII after this (Arabic-Indic digits, say) stays as it is and fails
+    the ASCII patterns, so every identifier has one spelling only."""
+    return unicodedata.normalize("NFKC", value or "").strip()
 
 
 class IdentityError(ValueError):
@@ -39,7 +49,7 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
 
     Raises IdentityError naming the problem: length/characters, birth date, or check character.
     """
-    number = (value or "").strip().upper()
+    number = ascii_form(value).upper()
     if not ID_PATTERN.match(number):
         raise IdentityError("A resident ID number has 17 digits followed by a digit or X.")
     try:
@@ -73,7 +83,7 @@ def normalise_mobile(value: str) -> str:
 
     Accepts spaces, dashes and a +86 / 0086 / 86 prefix. Raises IdentityError otherwise.
     """
-    digits = re.sub(r"[\s\-()]", "", value or "")
+    digits = re.sub(r"[\s\-()]", "", ascii_form(value))
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             digits = digits[len(prefix):]

@@ -203,6 +203,11 @@ AXES_USERNAME_CALLABLE = "cloudhospital.accounts.login_identifier"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "cloudhospital.accounts.lockout_response"
+# How many reverse proxies of ours stand in front of the app and append to X-Forwarded-For
+# (1 behind the README's nginx). 0: the header is ignored and REMOTE_ADDR is the client. A
+# client-sent header is never trusted beyond that count (cloudhospital.accounts.client_ip).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "cloudhospital.accounts.client_ip"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -212,6 +217,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "cloudhospital.api.pagination.Pagination",
+    # JSON within the body limit and nesting depth, or a 400/413 (never a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "cloudhospital.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -220,6 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cloudhospital.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"register": os.environ.get("REGISTER_RATE", "30/hour")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

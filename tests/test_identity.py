@@ -78,3 +78,55 @@ def test_normalise_mobile_refuses_non_mainland_numbers(raw):
 
 def test_mask_mobile():
     assert mask_mobile("+8613812345678") == "138****5678"
+
+
+@pytest.mark.parametrize("spelling", ["330２0319390909453X", "３３０２０３１９３９０９０９４５３ｘ"])
+def test_a_full_width_id_number_is_the_same_number(spelling):
+    assert parse_resident_id(spelling).number == "33020319390909453X"
+
+
+@pytest.mark.parametrize("spelling", ["330٢0319390909453X", "330۲0319390909453X", "３３0२0319390909453X"])
+def test_non_ascii_digits_that_normalisation_keeps_are_refused(spelling):
+    with pytest.raises(IdentityError):
+        parse_resident_id(spelling)
+
+
+@pytest.mark.parametrize("spelling", ["13３74962473", "１３３７４９６２４７３"])
+def test_a_full_width_phone_is_the_same_phone(spelling):
+    assert normalise_mobile(spelling) == "+8613374962473"
+
+
+def test_arabic_indic_digits_in_a_phone_are_refused():
+    with pytest.raises(IdentityError):
+        normalise_mobile("13٣74962473")
+
+
+@pytest.mark.django_db
+def test_registering_the_same_person_with_a_full_width_digit_is_a_duplicate(client):
+    body = {"full_name": "张三", "id_number": "33020319390909453X", "phone": "13374962473", "password": "Yunyiyuan-2026-x"}
+    assert client.post("/api/auth/register/", body, content_type="application/json").status_code == 201
+    twin = {**body, "id_number": "330２0319390909453X", "phone": "13374962474"}
+    response = client.post("/api/auth/register/", twin, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "duplicate_id_number"
+    other_person = make_resident_id(region="330203", birth_date=date(1950, 1, 1), sequence=12, sex="male")
+    same_phone = {**body, "id_number": other_person, "phone": "13３74962473"}
+    assert client.post("/api/auth/register/", same_phone, content_type="application/json").json()["code"] == "duplicate_phone"
+
+
+@pytest.mark.django_db
+def test_the_migration_respells_stored_numbers_and_reports_the_same_person_twice(capsys):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tests.factories import PatientFactory
+
+    kept = PatientFactory(id_number="33020319390909453X")
+    twin = PatientFactory(id_number="330２0319390909453X")
+    lone = PatientFactory(id_number="１１０１０１１９９０１０１０１２３４")
+    migration = import_module("consult.migrations.0005_identity_one_spelling")
+    duplicates = migration.normalise(apps.get_model("consult", "Patient"), "id_number", label="patients")
+    assert duplicates == [(kept.pk, twin.pk)]
+    lone.refresh_from_db()
+    assert lone.id_number == "110101199010101234"
+    assert "the same person twice" in capsys.readouterr().out

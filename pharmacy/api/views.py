@@ -10,10 +10,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cloudhospital.api.parsers import SafeJSONParser
 from pharmacy import dispatch
 from pharmacy.access import pharmacy_for
 from pharmacy.api.serializers import (
@@ -73,7 +73,7 @@ class StockView(PharmacySideMixin, generics.ListAPIView):
 
     serializer_class = StockSerializer
     # The upload is a JSON list or mapping; form encodings cannot carry either shape.
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     search_fields = ["drug__code", "drug__generic_name", "drug__generic_name_zh"]
     ordering_fields = ["drug__code", "on_hand", "updated_at"]
 
