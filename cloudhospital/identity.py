@@ -72,10 +72,16 @@ def make_resident_id(*, region: str, birth_date: date, sequence: int, sex: str) 
 
 
 def mask_id_number(number: str) -> str:
-    """First six and last four characters shown, the rest starred: 330203********123X."""
-    if len(number) <= 10:
+    """Only the first and the last character shown: 3****************X.
+
+    The eight hidden digits after the region are the birth date, which responses show
+    anyway, and the last four are sequence and check character; a mask that left region or
+    sequence visible beside the birth date would give the whole number back. With one
+    character at each end, region and sequence (eight digits) stay unknown.
+    """
+    if len(number) <= 2:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return number[0] + "*" * (len(number) - 2) + number[-1]
 
 
 def normalise_mobile(value: str) -> str:
