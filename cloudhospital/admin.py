@@ -23,7 +23,10 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
 
 @admin.register(AccessLog)
 class AccessLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "patient", "action", "reason"]
+    """Read-only and undeletable: the log is append-only (a trigger refuses UPDATE and
+    DELETE on PostgreSQL) and hash-chained per patient (manage.py audit_verify)."""
+
+    list_display = ["at", "user", "patient", "action", "reason", "ip", "seq"]
     list_filter = ["action"]
     search_fields = ["user__full_name", "patient__full_name"]
     date_hierarchy = "at"
@@ -33,6 +36,9 @@ class AccessLogAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -67,18 +67,28 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class AccessLog(models.Model):
-    """Who read which patient's record, when, and on what grounds (e.g. which booking)."""
+    """Who read which patient's record, when, from where, and on what grounds (e.g. which
+    booking). Append-only and tamper-evident: each row carries `hash`, a SHA-256 over its
+    content and the previous row's hash of the same patient (`seq` numbers that patient's
+    chain), so a changed, removed or inserted row breaks the chain (`manage.py
+    audit_verify`). On PostgreSQL a trigger refuses UPDATE and DELETE on the table. Written
+    only through cloudhospital.audit."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("consult.Patient", on_delete=models.PROTECT, related_name="access_logs")
     action = models.CharField(max_length=40)
     reason = models.CharField(max_length=200, blank=True)
+    ip = models.CharField(max_length=64, blank=True, help_text="The client's address as the server saw it.")
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    seq = models.PositiveIntegerField(help_text="Position in this patient's chain, from 1.")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["-at"]
+        ordering = ["-at", "-id"]
         verbose_name = "访问日志"
         verbose_name_plural = "访问日志"
+        constraints = [models.UniqueConstraint(fields=["patient", "seq"], name="access_log_one_row_per_link")]
 
     def __str__(self):
         at = timezone.localtime(self.at) if self.at and timezone.is_aware(self.at) else self.at

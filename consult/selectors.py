@@ -26,7 +26,15 @@ from consult.models import (
     ProxyLink,
     Slot,
 )
-from consult.permissions import consultation_role, doctor_access_bookings, patients_managed_by, patients_visible_to
+from consult.permissions import (
+    bookings_visible_to,
+    consultation_role,
+    consultations_visible_to,
+    doctor_access_bookings,
+    manages_patient,
+    patients_managed_by,
+    patients_visible_to,
+)
 
 
 def relationship_to(user, patient: Patient) -> str:
@@ -78,6 +86,44 @@ def patients_listed(viewer, patients: list[Patient], *, purpose: str = "patient_
     """A page of patients `viewer` listed, with every listed patient's read logged."""
     _log_records_listed(user=viewer, patients=patients, action=purpose)
     return patients
+
+
+def access_log_of(patient: Patient):
+    """The patient's access log, newest first, with who read it."""
+    return patient.access_logs.select_related("user").order_by("-seq")
+
+
+def log_patient_data_read(viewer, patient_id: int, *, action: str, grounds: str) -> None:
+    """Log that `viewer` read patient data other than the record itself (a consultation, a
+    booking, a prescription) on `grounds`, unless it is the patient's own family. For the
+    read-and-log selectors (`booking_for`, `consultation_for`, prescriptions'
+    `prescription_for`): views never call it themselves."""
+    if manages_patient(viewer, patient_id):
+        return
+    access_log_record(user=viewer, patient=Patient(pk=patient_id), action=action, reason=grounds)
+
+
+def booking_for(viewer, booking_id, *, purpose: str, queryset: QuerySet[Booking] | None = None) -> Booking:
+    """A booking `viewer` may see (bookings_visible_to, or the caller's narrower `queryset`),
+    its read logged. Anyone else's id: not found."""
+    queryset = bookings_visible_to(viewer) if queryset is None else queryset
+    booking = queryset.filter(pk=booking_id).first() if str(booking_id).isdigit() else None
+    if booking is None:
+        raise DomainError("No booking with this id among those you may see.", code="not_found", kind=Kind.NOT_FOUND)
+    log_patient_data_read(viewer, booking.patient_id, action=purpose, grounds=f"booking {booking.pk} ({booking.status})")
+    return booking
+
+
+def consultation_for(viewer, consultation_id, *, purpose: str, queryset=None):
+    """A consultation `viewer` takes part in (consultations_visible_to, or the caller's
+    `queryset`), its read logged. Anyone else's id: not found."""
+    queryset = consultations_visible_to(viewer) if queryset is None else queryset
+    consultation = queryset.filter(pk=consultation_id).first() if str(consultation_id).isdigit() else None
+    if consultation is None:
+        raise DomainError("No consultation with this id among yours.", code="not_found", kind=Kind.NOT_FOUND)
+    log_patient_data_read(viewer, consultation.booking.patient_id, action=purpose,
+                          grounds=f"consultation {consultation.pk} of booking {consultation.booking_id}")
+    return consultation
 
 
 def _log_record_read(*, user, patient: Patient, action: str) -> None:

@@ -16,7 +16,8 @@ from django.utils.safestring import mark_safe
 from prescriptions.checks import FREQUENCIES
 from prescriptions.lifecycle import prescription_verify
 from prescriptions.permissions import prescriptions_visible_to
-from prescriptions.selectors import prescriptions_for_display
+from cloudhospital.errors import DomainError
+from prescriptions.selectors import prescription_for, prescriptions_for_display
 
 STATUS_ZH = {
     "draft": "草稿（未签名，不可用于取药）", "signed": "已签名，待药师审核", "approved": "药师审核通过",
@@ -31,9 +32,11 @@ def qr_svg(text: str) -> str:
 
 @login_required
 def prescription_print(request, prescription_id: int):
-    prescription = prescriptions_for_display(prescriptions_visible_to(request.user)).filter(pk=prescription_id).first()
-    if prescription is None:
-        raise Http404("No such prescription.")
+    try:
+        prescription = prescription_for(request.user, prescription_id, purpose="prescription_print",
+                                        queryset=prescriptions_for_display(prescriptions_visible_to(request.user)))
+    except DomainError:
+        raise Http404("No such prescription.") from None
     verify_url = request.build_absolute_uri(reverse("prescription-verify", kwargs={"pk": prescription.pk}))
     valid, reason = prescription_verify(prescription) if prescription.signature else (False, "")
     items = [

@@ -3,7 +3,23 @@ Who may see which prescription is prescriptions.permissions."""
 
 from django.db.models import Prefetch, QuerySet
 
+from cloudhospital.errors import DomainError, Kind
+from consult.selectors import log_patient_data_read
 from prescriptions.models import Prescription, PrescriptionItem, PrescriptionStatus
+
+
+def prescription_for(viewer, prescription_id, *, purpose: str, queryset: QuerySet[Prescription]) -> Prescription:
+    """A prescription from `queryset` (what `viewer` may see: prescriptions.permissions), its
+    read logged for anyone but the patient's family: the prescribing doctor, the review
+    pharmacist. Anyone else's id: not found."""
+    prescription = queryset.filter(pk=prescription_id).first() if str(prescription_id).isdigit() else None
+    if prescription is None:
+        raise DomainError("No prescription with this id among those you may see.", code="not_found",
+                          kind=Kind.NOT_FOUND)
+    grounds = (f"review of prescription {prescription.pk}" if prescription.doctor_id != getattr(viewer, "pk", None)
+               else f"prescription {prescription.pk} ({prescription.status}) they wrote")
+    log_patient_data_read(viewer, prescription.patient_id, action=purpose, grounds=grounds)
+    return prescription
 
 
 def review_queue() -> QuerySet[Prescription]:

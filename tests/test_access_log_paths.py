@@ -35,7 +35,7 @@ LOGGED = {
 }
 PAGES = {"patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "bp_trend_page")}
 # Reads only the patient and their proxies may make (a doctor is refused): nothing to log.
-FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove"}
+FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}
 # The list logs one row per listed patient (tested below).
 LISTS = {"patient-list"}
 
@@ -112,3 +112,56 @@ def test_the_doctors_patient_list_logs_each_listed_patient_once(chart, client_fo
 def test_family_only_reads_are_refused_to_the_doctor(name, chart, client_for):
     assert client_for(chart.doctor_user).get(reverse(name, kwargs={"pk": chart.patient.pk})).status_code == 403
     assert not AccessLog.objects.exists()
+
+
+# Patient data outside the record: the doctor's and the review pharmacist's reads are logged
+# with the object that allows them.
+OTHER_READS = {
+    "booking": (lambda r: f"/api/bookings/{r.booking.pk}/", "booking_read", "doctor_user"),
+    "consultation": (lambda r: f"/api/consultations/{r.consultation.pk}/", "consultation_read", "doctor_user"),
+    "chat": (lambda r: f"/api/consultations/{r.consultation.pk}/messages/", "chat_read", "doctor_user"),
+    "prescription (doctor)": (lambda r: f"/api/prescriptions/{r.prescription.pk}/", "prescription_read", "doctor_user"),
+    "prescription FHIR (doctor)": (lambda r: f"/api/prescriptions/{r.prescription.pk}/fhir/", "prescription_fhir_read",
+                                   "doctor_user"),
+    "prescription (reviewer)": (lambda r: f"/api/prescriptions/{r.prescription.pk}/", "prescription_read", "reviewer"),
+    "prescription FHIR (reviewer)": (lambda r: f"/api/prescriptions/{r.prescription.pk}/fhir/",
+                                     "prescription_fhir_read", "reviewer"),
+}
+
+
+@pytest.fixture
+def chart_with_prescription(chart):
+    from prescriptions.models import Prescription
+    from tests.factories import ApprovedPrescriptionFactory, UserFactory
+
+    chart.prescription = ApprovedPrescriptionFactory(patient=chart.patient)
+    Prescription.objects.filter(pk=chart.prescription.pk).update(status="signed", doctor=chart.doctor_user)
+    chart.reviewer = UserFactory(role="pharmacist")
+    return chart
+
+
+@pytest.mark.parametrize("what", sorted(OTHER_READS))
+def test_reads_of_other_patient_data_write_exactly_one_row(what, chart_with_prescription, client_for):
+    chart = chart_with_prescription
+    url, action, viewer = OTHER_READS[what]
+    assert client_for(getattr(chart, viewer)).get(url(chart)).status_code == 200
+    assert list(AccessLog.objects.values_list("user", "patient", "action")) == [
+        (getattr(chart, viewer).pk, chart.patient.pk, action)]
+
+
+@pytest.mark.parametrize("what", sorted(OTHER_READS))
+def test_the_family_reading_the_same_leaves_no_row(what, chart_with_prescription, client_for):
+    chart = chart_with_prescription
+    url, _, _ = OTHER_READS[what]
+    response = client_for(chart.proxy).get(url(chart))
+    assert response.status_code in (200, 404)  # a signed prescription is the family's; its FHIR too
+    assert not AccessLog.objects.exists()
+
+
+def test_the_family_lists_who_read_the_record_and_from_where(chart, client_for):
+    client_for(chart.doctor_user).get(reverse("patient-record", kwargs={"pk": chart.patient.pk}), REMOTE_ADDR="10.1.2.3")
+    listed = client_for(chart.proxy).get(f"/api/patients/{chart.patient.pk}/access-log/").json()["results"]
+    assert [(e["who"], e["role"], e["action"], e["ip"]) for e in listed] == [
+        (chart.doctor_user.full_name, "doctor", "record_read", "10.1.2.3")]
+    assert client_for(chart.doctor_user).get(f"/api/patients/{chart.patient.pk}/access-log/").status_code == 403
+    assert client_for(PatientFactory().account).get(f"/api/patients/{chart.patient.pk}/access-log/").status_code == 404

@@ -20,7 +20,7 @@ from consult import booking as booking_domain
 from consult.api.directory import SlotSerializer
 from consult.models import Booking, Slot
 from consult.permissions import bookings_visible_to, patients_managed_by
-from consult.selectors import bookings_for_display, doctor_worklist
+from consult.selectors import booking_for, bookings_for_display, doctor_worklist
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -88,6 +88,10 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return bookings_for_display(bookings_visible_to(self.request.user)).order_by("-slot__starts_at", "-id")
+
+    def retrieve(self, request, pk=None):
+        booking = booking_for(request.user, pk, purpose="booking_read", queryset=self.get_queryset())
+        return Response(self.get_serializer(booking).data)
 
     def _render(self, booking: Booking, code=status.HTTP_200_OK, **headers) -> Response:
         booking = bookings_for_display(Booking.objects.filter(pk=booking.pk)).get()

@@ -15,6 +15,7 @@ from consult import consultation as consult_rules
 from consult import signalling
 from consult.models import ChatMessage, Consultation
 from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
+from consult.selectors import consultation_for
 
 
 class DiagnosisSerializer(serializers.Serializer):
@@ -93,6 +94,10 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             "booking__slot__doctor__user", "booking__patient"
         ).order_by("-booking__slot__starts_at", "-id")
 
+    def retrieve(self, request, pk=None):
+        consultation = consultation_for(request.user, pk, purpose="consultation_read", queryset=self.get_queryset())
+        return Response(self.get_serializer(consultation).data)
+
     def render(self, consultation, code=status.HTTP_200_OK):
         consultation = self.get_queryset().get(pk=consultation.pk)
         return Response(self.get_serializer(consultation).data, status=code)
@@ -154,10 +159,11 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(methods=["POST"], request=ChatPostSerializer, responses={201: ChatMessageSerializer}, summary="Send a chat message")
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, pk=None):
-        consultation = self.get_object()
         if request.method == "GET":
+            consultation = consultation_for(request.user, pk, purpose="chat_read", queryset=self.get_queryset())
             page = self.paginate_queryset(consultation.messages.select_related("sender"))
             return self.get_paginated_response(ChatMessageSerializer(page, many=True).data)
+        consultation = self.get_object()
         data = ChatPostSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         role = consultation_role(request.user, consultation)

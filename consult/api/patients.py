@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
+    AccessLogEntrySerializer,
     AllergySerializer,
     ConditionSerializer,
     DependantCreateSerializer,
@@ -28,7 +29,7 @@ from consult.api.serializers import (
 )
 from consult.models import Allergy, Condition, Medication, Observation, ObservationKind, ObservationSource, Patient
 from consult.permissions import patients_visible_to
-from consult.selectors import patients_listed, patients_with_links, record_for, record_summary
+from consult.selectors import access_log_of, patients_listed, patients_with_links, record_for, record_summary
 
 
 def require_manager(user, patient: Patient) -> None:
@@ -75,6 +76,16 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def record(self, request, pk=None):
         patient = record_for(request.user, pk, purpose="record_read")
         return Response(RecordSerializer(record_summary(patient), context={"request": request}).data)
+
+    @extend_schema(responses={200: AccessLogEntrySerializer(many=True)}, summary="Who read this patient's record")
+    @action(detail=True, methods=["get"], url_path="access-log")
+    def access_log(self, request, pk=None):
+        """Every read of the record by someone outside the family, newest first: who (name
+        and role), what, on what grounds, when and from where. The patient's and proxies' own."""
+        patient = self.get_object()
+        require_manager(request.user, patient)
+        page = self.paginate_queryset(access_log_of(patient))
+        return self.get_paginated_response(AccessLogEntrySerializer(page, many=True).data)
 
     @extend_schema(methods=["GET"], responses={200: ProxySerializer(many=True)}, summary="Who acts for this patient")
     @extend_schema(methods=["POST"], request=ProxyAddSerializer, responses={201: ProxySerializer}, summary="Add a proxy")

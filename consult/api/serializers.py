@@ -107,3 +107,12 @@ class RecordSerializer(serializers.Serializer):
     latest_creatinine = ObservationSerializer(allow_null=True)
 
 OBSERVATION_KINDS = ObservationKind
+
+
+class AccessLogEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    who = serializers.CharField(source="user.full_name")
+    role = serializers.CharField(source="user.role")
+    action = serializers.CharField()
+    reason = serializers.CharField()
+    ip = serializers.CharField()

@@ -35,7 +35,7 @@ from prescriptions.fhir import prescription_bundle
 from prescriptions.lifecycle import ItemDraft
 from prescriptions.models import Drug, SigningKey
 from prescriptions.permissions import prescriptions_visible_to
-from prescriptions.selectors import prescriptions_for_display, review_queue
+from prescriptions.selectors import prescription_for, prescriptions_for_display, review_queue
 
 
 class DrugViewSet(viewsets.ReadOnlyModelViewSet):
@@ -99,6 +99,10 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_queryset(self):
         return prescriptions_for_display(prescriptions_visible_to(self.request.user))
+
+    def retrieve(self, request, pk=None):
+        prescription = prescription_for(request.user, pk, purpose="prescription_read", queryset=self.get_queryset())
+        return Response(self.get_serializer(prescription).data)
 
     def _saved(self, saved: lifecycle.Saved, status_code=status.HTTP_200_OK) -> Response:
         prescription = self.get_queryset().get(pk=saved.prescription.pk)
@@ -216,4 +220,5 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["get"])
     def fhir(self, request, pk=None):
         """The prescription as a FHIR R4 Bundle of MedicationRequest resources."""
-        return Response(prescription_bundle(self.get_object()))
+        prescription = prescription_for(request.user, pk, purpose="prescription_fhir_read", queryset=self.get_queryset())
+        return Response(prescription_bundle(prescription))
