@@ -135,7 +135,7 @@ def observation_resources(observation: Observation) -> list[dict]:
     a lab value is one laboratory Observation."""
     base = {
         "resourceType": "Observation",
-        "status": "final",
+        "status": "entered-in-error" if observation.entered_in_error_at else "final",
         "subject": _ref("Patient", observation.patient_id),
         "effectiveDateTime": observation.measured_at.isoformat(),
     }

@@ -294,6 +294,25 @@ def medication_update(*, by, medication: Medication, **changes) -> Medication:
     return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
 
 
+@transaction.atomic
+def observation_mark_entered_in_error(*, by, observation: Observation, reason: str) -> Observation:
+    """Mark a reading entered in error (a typo, the wrong person's cuff): kept and visible in
+    the record's history, left out of trends, summaries and safety checks from now on. Only
+    the patient, their proxies or a treating doctor (403); a reason is required (400);
+    marking twice is a 409."""
+    observation = Observation.objects.select_for_update().get(pk=observation.pk)
+    _require_record_writer(by, observation.patient_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid("Say what was wrong with the reading.", "reason", "required")
+    if observation.entered_in_error_at is not None:
+        raise DomainError("This reading is already marked as entered in error.", code="already_entered_in_error")
+    observation.entered_in_error_at, observation.entered_in_error_reason = timezone.now(), reason[:200]
+    stamp(observation, by=by, reason=f"entered in error: {reason}")
+    observation.save(update_fields=["entered_in_error_at", "entered_in_error_reason"])
+    return observation
+
+
 def _check_range(value, field: str, low, high, unit: str) -> None:
     if value is not None and not (low <= value <= high):
         raise _invalid(f"{field.capitalize()} {value} {unit} is not plausible; expected {low}-{high} {unit}.", field, "implausible")

@@ -50,7 +50,12 @@ def patients_with_links(queryset: QuerySet[Patient]) -> QuerySet[Patient]:
 
 
 def latest_observation(patient: Patient, kind: str) -> Observation | None:
-    return patient.observations.filter(kind=kind).order_by("-measured_at", "-id").first()
+    return valid_observations(patient).filter(kind=kind).order_by("-measured_at", "-id").first()
+
+
+def valid_observations(patient: Patient):
+    """The patient's readings and lab values, leaving out those marked entered in error."""
+    return patient.observations.filter(entered_in_error_at__isnull=True)
 
 
 def record_summary(patient: Patient, *, bp_readings: int = 10) -> dict:
@@ -62,7 +67,7 @@ def record_summary(patient: Patient, *, bp_readings: int = 10) -> dict:
         "allergies": list(patient.allergies.all()),
         "medications": list(patient.medications.filter(active=True)),
         "blood_pressure": list(
-            patient.observations.filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")[:bp_readings]
+            valid_observations(patient).filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")[:bp_readings]
         ),
         "latest_egfr": latest_observation(patient, ObservationKind.EGFR),
         "latest_creatinine": latest_observation(patient, ObservationKind.CREATININE),
@@ -269,7 +274,7 @@ def bp_trend(patient: Patient, *, date_from: date, date_to: date) -> dict:
     from django.db.models import Avg, Count
     from django.db.models.functions import TruncDate
 
-    readings = patient.observations.filter(
+    readings = valid_observations(patient).filter(
         kind=ObservationKind.BLOOD_PRESSURE,
         measured_at__gte=_local_midnight(date_from),
         measured_at__lt=_local_midnight(date_to + timedelta(days=1)),

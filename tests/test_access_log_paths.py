@@ -38,6 +38,8 @@ PAGES = {"patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "b
 FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}
 # The list logs one row per listed patient (tested below).
 LISTS = {"patient-list"}
+# Writes, not reads (their refusals are in tests/test_policy.py and the record's tests).
+WRITES = {"observation-entered-in-error"}
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def api_patient_url_names() -> set[str]:
 
 
 def test_every_patient_data_url_is_accounted_for():
-    assert api_patient_url_names() == set(LOGGED) | FAMILY_ONLY | LISTS
+    assert api_patient_url_names() == set(LOGGED) | FAMILY_ONLY | LISTS | WRITES
 
 
 @pytest.mark.parametrize("name", sorted(LOGGED))

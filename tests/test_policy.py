@@ -26,6 +26,7 @@ from prescriptions.models import SigningKey
 from tests.consult.rooms import make_room
 from tests.factories import (
     AllergyFactory,
+    BloodPressureFactory,
     ApprovedPrescriptionFactory,
     ConditionFactory,
     DoctorFactory,
@@ -57,6 +58,7 @@ class World:
         self.condition = ConditionFactory(patient=self.patient, icd10_code="E11")
         self.allergy = AllergyFactory(patient=self.patient)
         self.medication = MedicationFactory(patient=self.patient)
+        self.reading = BloodPressureFactory(patient=self.patient)
         self.link = ProxyLink.objects.get(patient=self.patient, proxy=self.proxy)
         self.slot = SlotFactory(doctor=self.doctor_profile, clinic=self.booking.slot.clinic,
                                 starts_at=self.booking.slot.starts_at + timedelta(hours=1))
@@ -123,6 +125,10 @@ CASES = {
         records.observation_add,
         lambda w, a: records.observation_add(by=a, patient=w.patient, kind="blood_pressure", systolic=130,
                                              diastolic=80, measured_at=timezone.now()),
+        ("nobody", "system", "stranger", "other_doctor"), Kind.FORBIDDEN),
+    "records.observation_mark_entered_in_error": (
+        records.observation_mark_entered_in_error,
+        lambda w, a: records.observation_mark_entered_in_error(by=a, observation=w.reading, reason="typo"),
         ("nobody", "system", "stranger", "other_doctor"), Kind.FORBIDDEN),
     # A patient one does not manage reads as unknown (400), so ids cannot be probed.
     "booking.booking_create": (

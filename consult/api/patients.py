@@ -16,6 +16,7 @@ from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
     AccessLogEntrySerializer,
+    EnteredInErrorSerializer,
     AllergySerializer,
     ConditionSerializer,
     DependantCreateSerializer,
@@ -203,6 +204,17 @@ class ObservationViewSet(PatientRecordViewSet):
     filterset_class = ObservationFilter
     http_method_names = ["get", "post", "head", "options"]
     add = records.observation_add
+
+    @extend_schema(request=EnteredInErrorSerializer, responses={200: ObservationSerializer},
+                   summary="Mark a reading entered in error (kept, left out of trends)")
+    @action(detail=True, methods=["post"], url_path="entered-in-error")
+    def entered_in_error(self, request, patient_pk=None, pk=None):
+        observation = self.get_object()
+        data = EnteredInErrorSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        observation = records.observation_mark_entered_in_error(by=request.user, observation=observation,
+                                                                **data.validated_data)
+        return Response(self.get_serializer(observation).data)
 
     def create_kwargs(self) -> dict:
         # Whatever a patient or a proxy enters is a home measurement, never a clinic one.

@@ -92,8 +92,14 @@ class ObservationSerializer(RecordedBySerializer):
 
     class Meta:
         model = Observation
-        fields = ["id", "kind", "systolic", "diastolic", "pulse", "value", "unit", "measured_at", "source", "recorded_by", "recorded_at"]
-        read_only_fields = ["id", "unit", "source", "recorded_by", "recorded_at"]
+        fields = ["id", "kind", "systolic", "diastolic", "pulse", "value", "unit", "measured_at", "source", "recorded_by",
+                  "recorded_at", "entered_in_error_at", "entered_in_error_reason"]
+        read_only_fields = ["id", "unit", "source", "recorded_by", "recorded_at", "entered_in_error_at",
+                            "entered_in_error_reason"]
+
+
+class EnteredInErrorSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=200, help_text="What was wrong, e.g. 袖带绑错了 / typed 190 for 130.")
 
 class RecordSerializer(serializers.Serializer):
     """The one-screen summary of a patient's record."""

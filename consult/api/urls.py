@@ -32,5 +32,7 @@ urlpatterns = [
     *nested("allergies", patients.AllergyViewSet, "allergy"),
     *nested("medications", patients.MedicationViewSet, "medication"),
     *nested("observations", patients.ObservationViewSet, "observation"),
+    path("patients/<int:patient_pk>/observations/<int:pk>/entered-in-error/",
+         patients.ObservationViewSet.as_view({"post": "entered_in_error"}), name="observation-entered-in-error"),
     path("doctor/worklist/", bookings.WorklistView.as_view(), name="doctor-worklist"),
 ]

@@ -193,6 +193,10 @@ class Observation(ClinicalRecord):
     unit = models.CharField(max_length=16, blank=True)
     measured_at = models.DateTimeField(db_index=True)
     source = models.CharField(max_length=8, choices=ObservationSource.choices, default=ObservationSource.HOME)
+    # A wrong reading is never deleted: it is marked, kept (and in its history), and left out
+    # of trends, summaries and safety checks (consult.records.observation_mark_entered_in_error).
+    entered_in_error_at = models.DateTimeField(null=True, blank=True)
+    entered_in_error_reason = models.CharField(max_length=200, blank=True)
 
     history = HistoricalRecords()
 
