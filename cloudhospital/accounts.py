@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile
+from cloudhospital.models import SocketTicket
 
 
 def client_ip(request) -> str:
@@ -68,5 +69,7 @@ def token_issue(*, user) -> Token:
 
 
 def user_logout(*, user) -> None:
-    """Revoke the user's API token; the next login issues a fresh one."""
+    """Revoke the user's API token and their unspent signalling tickets; the next login
+    issues a fresh token."""
     Token.objects.filter(user=user).delete()
+    SocketTicket.objects.filter(user=user, used_at__isnull=True).delete()

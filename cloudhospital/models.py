@@ -163,3 +163,21 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task}{tuple(self.args)} ({self.status}, {self.attempts} attempts)"
+
+
+class SocketTicket(models.Model):
+    """A one-time ticket that opens one signalling socket for one user and one consultation,
+    for clients that cannot send a session cookie (mobile apps). Only its SHA-256 is stored;
+    it is spent on first use, expires after SIGNALLING_TICKET_TTL_SECONDS, and logging out
+    revokes the user's unspent tickets."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    consultation = models.ForeignKey("consult.Consultation", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "视频问诊连接票据"
+        verbose_name_plural = "视频问诊连接票据"

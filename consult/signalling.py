@@ -1,23 +1,27 @@
 """The signalling protocol (version 1), ICE server credentials and socket tickets.
 
-Pure functions: no database access, so the consumer can call them from async code.
-The protocol is documented in README.md ("Video consult").
+Pure functions except the tickets (ticket_issue / ticket_read touch the database: the
+consumer calls them through database_sync_to_async). The protocol is documented in
+README.md ("Video consult").
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
+from django.utils import timezone
+
+from cloudhospital.models import SocketTicket
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 4000
-TICKET_SALT = "consult.signalling.ticket"
 
 # Close codes a client can act on. 4xxx are private-use codes (RFC 6455 section 7.4.2).
 CLOSE_ENDED_NORMALLY = 1000
@@ -124,21 +128,34 @@ def ice_servers(*, user_id: int) -> dict:
     return {"ice_servers": [s.as_dict() for s in servers], "ttl_seconds": settings.ICE_TURN_TTL_SECONDS}
 
 
+def _ticket_hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
 def ticket_issue(*, user_id: int, consultation_id: int) -> str:
-    """A short-lived signed ticket for one user and one consultation, for clients that cannot
-    send a session cookie on the WebSocket (mobile apps). Never put the API token in a URL."""
-    return signing.dumps({"u": user_id, "c": consultation_id}, salt=TICKET_SALT, compress=True)
+    """A short-lived one-time ticket for one user and one consultation, for clients that
+    cannot send a session cookie on the WebSocket (mobile apps). Never put the API token in
+    a URL. Only the ticket's hash is stored."""
+    ticket = secrets.token_urlsafe(32)
+    SocketTicket.objects.create(token_hash=_ticket_hash(ticket), user_id=user_id, consultation_id=consultation_id)
+    return ticket
 
 
 def ticket_read(ticket: str, *, consultation_id: int) -> int | None:
-    """The user id a ticket was issued to, or None if it is forged, expired or for another room."""
-    try:
-        payload = signing.loads(ticket, salt=TICKET_SALT, max_age=settings.SIGNALLING_TICKET_TTL_SECONDS)
-    except signing.BadSignature:
+    """Spend the ticket and return the user id it was issued to, or None if it is unknown,
+    already used, expired, revoked by logging out, or for another room (a ticket for another
+    room is not spent)."""
+    if not isinstance(ticket, str) or not 20 <= len(ticket) <= 100:
         return None
-    if not isinstance(payload, dict) or payload.get("c") != consultation_id or not isinstance(payload.get("u"), int):
+    now = timezone.now()
+    fresh = now - timedelta(seconds=settings.SIGNALLING_TICKET_TTL_SECONDS)
+    tickets = SocketTicket.objects.filter(token_hash=_ticket_hash(ticket), consultation_id=consultation_id,
+                                          used_at__isnull=True, created_at__gt=fresh)
+    user_id = tickets.values_list("user_id", flat=True).first()
+    # The conditional UPDATE spends it once: of two sockets racing with one ticket, one wins.
+    if user_id is None or not tickets.update(used_at=now):
         return None
-    return payload["u"]
+    return user_id
 
 
 def room_group(consultation_id: int) -> str:

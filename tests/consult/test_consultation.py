@@ -145,15 +145,26 @@ def test_without_turn_settings_only_stun_or_nothing_is_offered(client_for, setti
     assert client_for(room.proxy).get(f"/api/consultations/{room.consultation.pk}/ice-servers/").json()["ice_servers"] == []
 
 
-def test_ticket_is_bound_to_user_and_room_and_expires(client_for, settings):
+def test_ticket_is_bound_to_user_and_room_single_use_and_expires(client_for, settings):
     room = make_room()
     response = client_for(room.proxy).post(f"/api/consultations/{room.consultation.pk}/ticket/")
     assert response.status_code == 201
     ticket = response.json()["ticket"]
-    assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk) == room.proxy.pk
-    assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk + 1) is None
+    assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk + 1) is None  # not spent by that
     assert signalling.ticket_read(ticket[:-2] + "xx", consultation_id=room.consultation.pk) is None
+    assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk) == room.proxy.pk
+    assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk) is None  # spent
+    late = client_for(room.proxy).post(f"/api/consultations/{room.consultation.pk}/ticket/").json()["ticket"]
     settings.SIGNALLING_TICKET_TTL_SECONDS = -1
+    assert signalling.ticket_read(late, consultation_id=room.consultation.pk) is None
+
+
+def test_logging_out_revokes_unspent_tickets(client_for):
+    from cloudhospital.accounts import user_logout
+
+    room = make_room()
+    ticket = client_for(room.proxy).post(f"/api/consultations/{room.consultation.pk}/ticket/").json()["ticket"]
+    user_logout(user=room.proxy)
     assert signalling.ticket_read(ticket, consultation_id=room.consultation.pk) is None
 
 

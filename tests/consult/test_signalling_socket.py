@@ -260,7 +260,7 @@ def test_who_may_not_join_is_closed_with_a_distinct_code():
     assert not RoomPresence.objects.exists()
 
 
-def test_mobile_clients_join_with_a_signed_ticket_not_the_api_token():
+def test_mobile_clients_join_with_a_one_time_ticket_not_the_api_token():
     room = make_room()
     ticket = signalling.ticket_issue(user_id=room.proxy.pk, consultation_id=room.consultation.pk)
 
@@ -269,6 +269,8 @@ def test_mobile_clients_join_with_a_signed_ticket_not_the_api_token():
 
         good = await connect(room.consultation.pk, AnonymousUser(), query=f"ticket={ticket}")
         assert (await receive(good))["you"]["user_id"] == room.proxy.pk
+        again = await connect(room.consultation.pk, AnonymousUser(), query=f"ticket={ticket}")
+        assert await closed_with(again) == signalling.CLOSE_UNAUTHENTICATED  # a ticket opens one socket
         await good.disconnect()
         forged = await connect(room.consultation.pk, AnonymousUser(), query="ticket=forged")
         assert await closed_with(forged) == signalling.CLOSE_UNAUTHENTICATED
