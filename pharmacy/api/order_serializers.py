@@ -83,11 +83,17 @@ class PharmacyOrderPrescriptionSerializer(serializers.Serializer):
 
 
 class SignatureCheckSerializer(serializers.Serializer):
-    valid = serializers.BooleanField()
+    valid = serializers.BooleanField(help_text="The signature verifies over the content as stored now.")
     reason = serializers.CharField()
+    prescription_status = serializers.CharField(help_text="A valid signature on a voided or expired prescription "
+                                                          "is no licence to dispense: see `dispensable`.")
+    dispensable = serializers.BooleanField(help_text="Signed, approved, within its validity: may be dispensed now.")
     algorithm = serializers.CharField()
     key_id = serializers.CharField()
     content_hash = serializers.CharField()
+    signature = serializers.CharField(help_text="Base64 Ed25519 signature over canonical JSON of `signed_content`.")
+    signed_content = serializers.JSONField(allow_null=True, help_text="Check it offline with the key from "
+                                                                      "/api/pharmacy/signing-keys/{key_id}/.")
 
 
 class PharmacyOrderSerializer(serializers.ModelSerializer):

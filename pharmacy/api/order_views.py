@@ -32,6 +32,7 @@ from pharmacy.models import Order, Pharmacy
 from pharmacy.permissions import orders_for_pharmacy, orders_visible_to, prescriptions_orderable_by
 from pharmacy.selectors import orders_for_display
 from prescriptions import lifecycle as rx_lifecycle
+from prescriptions.api.serializers import SigningKeySerializer
 from prescriptions.models import SigningKey
 
 
@@ -198,5 +199,24 @@ class PharmacyOrderViewSet(PharmacySideMixin, mixins.ListModelMixin, mixins.Retr
 def _signature_check(order: Order) -> dict:
     prescription = order.prescription
     valid, reason = rx_lifecycle.prescription_verify(prescription)
-    return {"valid": valid, "reason": reason, "algorithm": SigningKey.ALGORITHM, "key_id": prescription.key_id,
-            "content_hash": prescription.content_hash}
+    try:
+        rx_lifecycle.prescription_check_dispensable(prescription)
+        dispensable = valid
+    except DomainError as refusal:
+        dispensable, reason = False, f"{reason} {refusal.message}".strip()
+    return {"valid": valid, "reason": reason, "prescription_status": prescription.status, "dispensable": dispensable,
+            "algorithm": SigningKey.ALGORITHM, "key_id": prescription.key_id, "content_hash": prescription.content_hash,
+            "signature": prescription.signature, "signed_content": prescription.signed_content}
+
+
+class PharmacySigningKeyViewSet(PharmacySideMixin, viewsets.ReadOnlyModelViewSet):
+    """The doctors' public keys (current, retired, revoked), for a pharmacy system checking a
+    prescription's signature offline with its API token. No patient data."""
+
+    serializer_class = SigningKeySerializer
+    queryset = SigningKey.objects.select_related("doctor").order_by("-created_at", "-id")
+    lookup_field = "key_id"
+    lookup_value_regex = "[A-Za-z0-9_.-]+"
+    filterset_fields = ["doctor"]
+    ordering_fields = ["created_at"]
+    search_fields: list = []

@@ -6,6 +6,7 @@ from pharmacy.api import order_views, views
 router = SimpleRouter(trailing_slash=True)
 router.register("orders", order_views.OrderViewSet, basename="order")
 router.register("pharmacy/orders", order_views.PharmacyOrderViewSet, basename="pharmacy-order")
+router.register("pharmacy/signing-keys", order_views.PharmacySigningKeyViewSet, basename="pharmacy-signing-key")
 
 urlpatterns = [
     path("pharmacy/me/", views.MyPharmacyView.as_view(), name="pharmacy-me"),

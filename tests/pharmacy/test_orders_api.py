@@ -325,3 +325,37 @@ def test_hospital_staff_see_orders_in_the_admin_without_the_pickup_code(proxy_cl
     assert listing.status_code == 200 and page.status_code == 200
     text = page.content.decode()
     assert "pickup code:" not in text.lower() and f">{code}<" not in text
+
+
+def test_a_pharmacy_verifies_a_prescription_offline_with_only_its_token(proxy_client, pharmacy_client, rx, stocked):
+    import base64
+    import json as jsonlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    pharmacy = stocked()
+    order = place_pickup(proxy_client, rx, pharmacy)
+    pos = pharmacy_client(pharmacy)
+    check = pos.get(f"/api/pharmacy/orders/{order['id']}/verify/").json()
+    assert (check["valid"], check["dispensable"], check["prescription_status"]) == (True, True, "approved")
+    key = pos.get(f"/api/pharmacy/signing-keys/{check['key_id']}/").json()
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
+    canonical = jsonlib.dumps(check["signed_content"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    public.verify(base64.b64decode(check["signature"]), canonical.encode())  # raises if it does not verify
+    assert pos.get("/api/signing-keys/").status_code in (401, 403)  # the staff-facing list stays as it was
+
+
+def test_a_voided_prescription_verifies_but_is_not_dispensable(proxy_client, pharmacy_client, rx, stocked):
+    from prescriptions.models import Prescription
+
+    pharmacy = stocked()
+    order = place_pickup(proxy_client, rx, pharmacy)
+    Prescription.objects.filter(pk=rx.pk).update(status="voided")
+    check = pharmacy_client(pharmacy).get(f"/api/pharmacy/orders/{order['id']}/verify/").json()
+    assert (check["valid"], check["dispensable"], check["prescription_status"]) == (True, False, "voided")
+    assert "voided" in check["reason"]
+
+
+def test_another_pharmacy_cannot_read_the_signed_content(proxy_client, pharmacy_client, rx, stocked):
+    order = place_pickup(proxy_client, rx, stocked())
+    assert pharmacy_client(stocked()).get(f"/api/pharmacy/orders/{order['id']}/verify/").status_code == 404
