@@ -11,30 +11,34 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from consult import fhir as consult_fhir
-from consult.models import Booking, Consultation, Doctor, Patient
+from consult.models import Doctor, Patient
+from consult.permissions import bookings_visible_to, consultations_visible_to, manages_patient
 from pharmacy import fhir as pharmacy_fhir
-from pharmacy.models import Order
+from pharmacy.permissions import orders_visible_to
 from prescriptions import fhir as prescriptions_fhir
 from prescriptions.models import PrescriptionStatus
 from prescriptions.permissions import prescriptions_visible_to
 
 
 def patient_episode_bundle(*, patient: Patient, viewer, base_url: str) -> dict:
-    """Patient, proxies, problems, allergies, observations, doctors, appointments,
-    encounters, the prescriptions `viewer` may read and their dispenses (with the pharmacies
-    and pharmacists they name), as a validated collection Bundle."""
+    """Patient, problems, allergies, observations, and of the rest exactly what `viewer` may
+    read through the API — built from the same policy querysets: the proxies (the family
+    only), the appointments and encounters (bookings_visible_to, consultations_visible_to),
+    the prescriptions (prescriptions_visible_to), their dispenses (orders_visible_to), and the
+    doctors, pharmacies and pharmacists those name. A validated collection Bundle."""
     resources: list[dict] = [consult_fhir.patient_resource(patient)]
-    resources += [consult_fhir.related_person_resource(link) for link in patient.proxy_links.select_related("proxy")]
+    if manages_patient(viewer, patient):
+        resources += [consult_fhir.related_person_resource(link) for link in patient.proxy_links.select_related("proxy")]
     resources += [consult_fhir.condition_resource(c) for c in patient.conditions.all()]
     resources += [consult_fhir.allergy_resource(a) for a in patient.allergies.all()]
     for observation in patient.observations.order_by("measured_at", "id"):
         resources += consult_fhir.observation_resources(observation)
 
     bookings = list(
-        Booking.objects.filter(patient=patient).select_related("patient", "slot__clinic", "slot__doctor__user").order_by("slot__starts_at")
+        bookings_visible_to(viewer).filter(patient=patient).select_related("patient", "slot__clinic", "slot__doctor__user").order_by("slot__starts_at")
     )
     consultations = list(
-        Consultation.objects.filter(booking__patient=patient).select_related("booking__slot__doctor__user").order_by("id")
+        consultations_visible_to(viewer).filter(booking__patient=patient).select_related("booking__slot__doctor__user").order_by("id")
     )
     prescriptions = list(
         prescriptions_visible_to(viewer)
@@ -54,7 +58,7 @@ def patient_episode_bundle(*, patient: Patient, viewer, base_url: str) -> dict:
     for prescription in prescriptions:
         resources += [prescriptions_fhir.medication_request(prescription, item) for item in prescription.items.all()]
     orders = list(
-        Order.objects.filter(prescription__in=prescriptions)
+        orders_visible_to(viewer).filter(prescription__in=prescriptions)
         .select_related("patient", "pharmacy", "prescription", "dispense_record__pharmacist")
         .prefetch_related("lines__drug", "prescription__items")
         .order_by("id")

@@ -132,3 +132,27 @@ def test_episode_bundle_for_the_treating_doctor_leaves_out_nothing_they_may_read
     assert response.status_code == 200
     assert AccessLog.objects.filter(user=room.doctor_user, action="fhir_export").count() == 1
     assert Observation.objects.filter(patient=room.patient).count() >= 1
+
+
+def test_the_doctors_export_shows_no_more_than_the_api_lets_him_see(client_for):
+    """Dr. Chen treats Zhang Lin; Zhang Lin also has a booking with another doctor, and two
+    proxies. The API refuses Dr. Chen that booking and the proxies; so does the export."""
+    from tests.consult.rooms import make_room
+    from consult.models import ProxyLink
+    from tests.factories import BookingFactory, PatientFactory
+
+    room = make_room()
+    other_booking = BookingFactory(patient=room.patient, reason="皮肤科 private matter")
+    ProxyLink.objects.create(patient=room.patient, proxy=PatientFactory().account, relationship="child")
+    doctor = client_for(room.doctor_user)
+    assert doctor.get(f"/api/bookings/{other_booking.pk}/").status_code == 404
+    assert doctor.get(f"/api/patients/{room.patient.pk}/proxies/").status_code == 403
+    bundle = doctor.get(f"/api/patients/{room.patient.pk}/fhir/").json()
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    text = str(bundle)
+    assert "RelatedPerson" not in kinds and room.proxy.full_name not in text
+    assert "皮肤科 private matter" not in text and other_booking.slot.doctor.user.full_name not in text
+    assert room.booking.reason in text  # his own booking is there
+    family = client_for(room.proxy).get(f"/api/patients/{room.patient.pk}/fhir/").json()
+    assert "RelatedPerson" in [entry["resource"]["resourceType"] for entry in family["entry"]]
+    assert "皮肤科 private matter" in str(family)
