@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from cloudhospital.models import AccessLog, Notification, OutboxMessage, User
+from cloudhospital.models import AccessLog, Notification, OutboxMessage, SocketTicket, User
 from cloudhospital.outbox import outbox_requeue
 
 
@@ -81,4 +81,20 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SocketTicket)
+class SocketTicketAdmin(admin.ModelAdmin):
+    """Issued signalling tickets (only their hashes): who, which room, when, spent or not."""
+
+    list_display = ["created_at", "user", "consultation", "used_at"]
+    list_filter = [("used_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    readonly_fields = ["token_hash", "user", "consultation", "created_at", "used_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

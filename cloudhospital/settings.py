@@ -231,7 +231,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cloudhospital.api.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"register": os.environ.get("REGISTER_RATE", "30/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "register": os.environ.get("REGISTER_RATE", "30/hour"),
+        "dependant_add": os.environ.get("DEPENDANT_ADD_RATE", "20/day"),  # per account
+    },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cloudhospital.audit import stamp
+from cloudhospital.audit import access_log_record, stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile, parse_resident_id
 from cloudhospital.models import Role
@@ -113,14 +113,16 @@ def patient_register(*, full_name: str, id_number: str, phone: str, password: st
     return patient
 
 
-@transaction.atomic
 def dependant_add(
     *, proxy, full_name: str, id_number: str, relationship: str, phone: str = "", address: str = ""
 ) -> Patient:
     """A logged-in account holder adds a family member they will act for.
 
-    The dependant needs no login. An ID number already registered is refused: access to an
-    existing patient is granted only by that patient or an existing proxy (`proxy_add`).
+    The dependant needs no login. An ID number already registered is refused (400
+    `cannot_add_dependant`), worded so that it confirms nothing the caller did not supply,
+    and the attempt is written to that patient's access log (someone tried to attach
+    themselves to the record): access to an existing patient is granted only by that patient
+    or an existing proxy (`proxy_add`). The API also rate-limits attempts per account.
     """
     require("consult.add_dependant", proxy, message="Sign in with your own account to add a family member.")
     name = _full_name(full_name)
@@ -128,18 +130,31 @@ def dependant_add(
     if relationship not in Relationship.values:
         raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
     mobile = _mobile(phone) if phone else ""
-    _ensure_id_number_free(resident.number)
-    patient = _patient_from(resident, full_name=name, phone=mobile, address=address)
-    stamp(patient, by=proxy, reason="added as dependant")
+    existing = Patient.objects.filter(id_number=resident.number).first()
+    if existing is not None:
+        # Outside the write's transaction, so the record of the attempt survives the refusal.
+        access_log_record(user=proxy, patient=existing, action="dependant_add_refused",
+                          reason="tried to add this ID number as a dependant")
+        raise _cannot_add_dependant()
     try:
         with transaction.atomic():
+            patient = _patient_from(resident, full_name=name, phone=mobile, address=address)
+            stamp(patient, by=proxy, reason="added as dependant")
             patient.save()
+            link = ProxyLink(proxy=proxy, patient=patient, relationship=relationship)
+            stamp(link, by=proxy, reason="added as dependant")
+            link.save()
     except IntegrityError:
-        raise _invalid("This ID number was just registered.", "id_number", "duplicate_id_number") from None
-    link = ProxyLink(proxy=proxy, patient=patient, relationship=relationship)
-    stamp(link, by=proxy, reason="added as dependant")
-    link.save()
+        raise _cannot_add_dependant() from None
     return patient
+
+
+def _cannot_add_dependant() -> DomainError:
+    return DomainError(
+        "This person cannot be added as your dependant. If they already use the cloud hospital, ask them "
+        "(or a family member who acts for them) to add you as a proxy.",
+        code="cannot_add_dependant", field="id_number", kind=Kind.INVALID,
+    )
 
 
 @transaction.atomic

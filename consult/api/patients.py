@@ -12,6 +12,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cloudhospital.api.throttling import FailOpenScopedRateThrottle
 from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
@@ -47,6 +48,13 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return patients_with_links(patients_visible_to(self.request.user)).order_by("id")
+
+    def get_throttles(self):
+        # Adding a dependant answers whether an ID number is taken: a few tries per account a day.
+        if self.action == "create":
+            self.throttle_scope = "dependant_add"
+            return [FailOpenScopedRateThrottle()]
+        return super().get_throttles()
 
     def list(self, request, *args, **kwargs):
         page = patients_listed(request.user, self.paginate_queryset(self.filter_queryset(self.get_queryset())))

@@ -154,3 +154,33 @@ def test_nested_entry_of_another_patient_is_not_found_through_own_patient_id(cli
     foreign = ConditionFactory(patient=stranger)
     response = client_for(daughter.account).get(f"/api/patients/{father.pk}/conditions/{foreign.pk}/")
     assert response.status_code == 404
+
+
+def test_adding_someone_already_registered_confirms_nothing_and_is_logged_on_their_record(client_for, family):
+    from cloudhospital.models import AccessLog
+    from tests.factories import PatientFactory
+
+    daughter, _ = family
+    someone = PatientFactory()
+    response = client_for(daughter.account).post("/api/patients/", {
+        "full_name": "随便", "id_number": someone.id_number, "relationship": "parent"}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "cannot_add_dependant"
+    assert "registered" not in response.json()["detail"] and someone.full_name not in response.content.decode()
+    row = AccessLog.objects.get()
+    assert (row.user, row.patient, row.action) == (daughter.account, someone, "dependant_add_refused")
+
+
+def test_adding_dependants_is_rate_limited_per_account(client_for, family, monkeypatch):
+    from django.core.cache import cache
+
+    from cloudhospital.api.throttling import FailOpenScopedRateThrottle
+    from tests.factories import PatientFactory
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"dependant_add": "2/day"})
+    cache.clear()
+    daughter, _ = family
+    api = client_for(daughter.account)
+    codes = [api.post("/api/patients/", {"full_name": "x", "id_number": PatientFactory().id_number,
+                                         "relationship": "parent"}, format="json").status_code for _ in range(3)]
+    assert codes == [400, 400, 429]
+    assert client_for(PatientFactory().account).post("/api/patients/", {}, format="json").status_code == 400  # per account
