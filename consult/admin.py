@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from consult.models import Allergy, ChatMessage, Condition, Consultation, Medication, Observation, Patient, ProxyLink, RoomPresence
+from consult.selectors import log_patient_data_read
 
 
 class ProxyLinkInline(admin.TabularInline):
@@ -22,8 +23,30 @@ class AllergyInline(admin.TabularInline):
     fields = ["substance", "category", "reaction", "severity"]
 
 
+class AccessLoggedAdmin(SimpleHistoryAdmin):
+    """Opening a patient's data in the admin is a read like any other: the change and history
+    pages write an access-log row (consult.selectors.log_patient_data_read)."""
+
+    def patient_id_of(self, obj) -> int:
+        return obj.patient_id
+
+    def _log_read(self, request, object_id, page: str):
+        obj = self.get_object(request, object_id) if request.method == "GET" else None
+        if obj is not None:
+            log_patient_data_read(request.user, self.patient_id_of(obj), action=f"admin_{page}",
+                                  grounds=f"admin: {self.model._meta.model_name} {obj.pk}")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._log_read(request, object_id, "read")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._log_read(request, object_id, "history_read")
+        return super().history_view(request, object_id, extra_context)
+
+
 @admin.register(Patient)
-class PatientAdmin(SimpleHistoryAdmin):
+class PatientAdmin(AccessLoggedAdmin):
     list_display = ["full_name", "masked_id_number", "birth_date", "sex", "phone", "account"]
     search_fields = ["full_name", "phone"]
     list_filter = ["sex"]
@@ -34,6 +57,9 @@ class PatientAdmin(SimpleHistoryAdmin):
     def masked_id_number(self, obj):
         return obj.masked_id_number
 
+    def patient_id_of(self, obj) -> int:
+        return obj.pk
+
 
 @admin.register(ProxyLink)
 class ProxyLinkAdmin(SimpleHistoryAdmin):
@@ -42,7 +68,7 @@ class ProxyLinkAdmin(SimpleHistoryAdmin):
     list_select_related = ["proxy", "patient"]
 
 
-class RecordAdmin(SimpleHistoryAdmin):
+class RecordAdmin(AccessLoggedAdmin):
     raw_id_fields = ["patient", "recorded_by"]
     list_select_related = ["patient"]
     search_fields = ["patient__full_name"]
@@ -171,7 +197,7 @@ class SlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(SimpleHistoryAdmin):
+class BookingAdmin(AccessLoggedAdmin):
     """Read-only: every status change goes through consult.booking and its history."""
 
     list_display = ["id", "patient", "slot", "queue_number", "status", "created_at"]
@@ -200,7 +226,10 @@ class ChatMessageInline(admin.TabularInline):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(SimpleHistoryAdmin):
+class ConsultationAdmin(AccessLoggedAdmin):
+    def patient_id_of(self, obj) -> int:
+        return obj.booking.patient_id
+
     """The record of a video consult. States move through consult.consultation only, so the
     state and its times are read-only here."""
 

@@ -22,7 +22,7 @@ from consult import booking as booking_rules
 from consult import consultation as consult_rules
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Doctor
 from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
-from consult.selectors import bookings_for_display, doctor_worklist, record_for
+from consult.selectors import bookings_for_display, consultation_for, doctor_worklist, record_for
 
 
 def _doctor(user) -> Doctor:
@@ -103,14 +103,12 @@ def patient_check_in(request, booking_id: int):
 @login_required
 def room(request, consultation_id: int):
     """The consultation room: video, chat, and for the doctor the record and the notes."""
-    consultation = (
-        consultations_visible_to(request.user)
-        .select_related("booking__patient", "booking__slot__doctor__user", "booking__slot__clinic__hospital")
-        .filter(pk=consultation_id)
-        .first()
-    )
-    if consultation is None:
-        raise Http404("No such consultation.")
+    visible = consultations_visible_to(request.user).select_related(
+        "booking__patient", "booking__slot__doctor__user", "booking__slot__clinic__hospital")
+    try:
+        consultation = consultation_for(request.user, consultation_id, purpose="consultation_room", queryset=visible)
+    except DomainError:
+        raise Http404("No such consultation.") from None
     role = consultation_role(request.user, consultation)
     config = {
         "consultationId": consultation.pk,

@@ -33,7 +33,10 @@ LOGGED = {
     "patient-bp-trend": (lambda r: {"patient_pk": r.patient.pk}, "bp_trend_read"),
     "patient-fhir": (lambda r: {"patient_pk": r.patient.pk}, "fhir_export"),
 }
-PAGES = {"patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "bp_trend_page")}
+PAGES = {
+    "patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "bp_trend_page"),
+    "consult-room": (lambda r: f"/consult/{r.consultation.pk}/", "consultation_room"),
+}
 # Reads only the patient and their proxies may make (a doctor is refused): nothing to log.
 FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}
 # The list logs one row per listed patient (tested below).

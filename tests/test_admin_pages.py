@@ -30,3 +30,21 @@ def test_every_app_model_is_in_the_admin_as_a_page_or_an_inline():
         if not m._meta.label.split(".")[1].startswith("Historical") and m not in admin.site._registry and m not in inlined
     ]
     assert missing == [], f"models without an admin page: {missing}"
+
+
+@pytest.mark.django_db
+def test_opening_a_patients_data_in_the_admin_is_access_logged(client):
+    from cloudhospital.models import AccessLog
+    from tests.consult.rooms import make_room
+    from tests.factories import BloodPressureFactory, UserFactory
+
+    room = make_room()
+    reading = BloodPressureFactory(patient=room.patient)
+    admin = UserFactory(role="hospital_admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    for url in (f"/admin/consult/patient/{room.patient.pk}/change/", f"/admin/consult/observation/{reading.pk}/change/",
+                f"/admin/consult/consultation/{room.consultation.pk}/change/",
+                f"/admin/consult/patient/{room.patient.pk}/history/"):
+        assert client.get(url).status_code == 200, url
+    assert list(AccessLog.objects.order_by("seq").values_list("user", "patient", "action")) == [
+        (admin.pk, room.patient.pk, "admin_read")] * 3 + [(admin.pk, room.patient.pk, "admin_history_read")]
