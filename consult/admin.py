@@ -227,9 +227,6 @@ class ChatMessageInline(admin.TabularInline):
 
 @admin.register(Consultation)
 class ConsultationAdmin(AccessLoggedAdmin):
-    def patient_id_of(self, obj) -> int:
-        return obj.booking.patient_id
-
     """The record of a video consult. States move through consult.consultation only, so the
     state and its times are read-only here."""
 
@@ -240,6 +237,9 @@ class ConsultationAdmin(AccessLoggedAdmin):
     readonly_fields = ["booking", "status", "admitted_at", "started_at", "ended_at", "created_at"]
     list_select_related = ["booking__patient", "booking__slot__doctor__user"]
     inlines = [ChatMessageInline]
+
+    def patient_id_of(self, obj) -> int:
+        return obj.booking.patient_id
 
 
 @admin.register(RoomPresence)
