@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from cloudhospital.celery import app as celery_app
-from cloudhospital.models import Notification
+from cloudhospital.models import Notification, OutboxMessage
 from pharmacy import orders
 from pharmacy.models import Order, OrderAssignment, Stock
 from tests.factories import pos, ApprovedPrescriptionFactory, DrugFactory, PatientFactory, PharmacyFactory, StockFactory
@@ -82,8 +82,9 @@ def test_a_worker_killed_mid_reassignment_leaves_the_order_reassigned_exactly_on
     first = start_worker("first", pause_file, tmp_path / "first.log")
     second = None
     try:
-        # The rejection queues the reassignment on commit; the first worker takes it and
-        # stops inside the transaction, after reserving at the next pharmacy.
+        # The rejection writes the reassignment to the outbox and kicks the relay on commit;
+        # the first worker takes the kick and stops inside the transaction, after reserving at
+        # the next pharmacy.
         orders.order_reject(order=order, pharmacy=pharmacies[0], by=pos(pharmacies[0]), reason="冰箱故障 fridge broken")
         wait_for(reached.exists, what="the first worker to reach the pause point")
         assert Stock.objects.get(pharmacy=pharmacies[1]).reserved == 0  # not committed
@@ -111,8 +112,9 @@ def test_a_worker_killed_mid_reassignment_leaves_the_order_reassigned_exactly_on
         (pharmacies[0].pk, "rejected"), (pharmacies[1].pk, "active")]
     assert [Stock.objects.get(pharmacy=p).reserved for p in pharmacies] == [0, 14, 0]
     assert Notification.objects.filter(kind="order_reassigned", data__order=order.pk).count() == 1
-    # The message the killed worker held is the one the new worker completed.
-    (task_id,) = re.findall(r"order_reassign_task\[([0-9a-f-]+)\] received", (tmp_path / "first.log").read_text())
+    # The message the killed worker held (the relay's kick) is the one the new worker
+    # completed, and the outbox row it carried was done once.
+    (task_id,) = re.findall(r"outbox_relay\[([0-9a-f-]+)\] received", (tmp_path / "first.log").read_text())
     log = (tmp_path / "second.log").read_text()
-    assert re.search(rf"order_reassign_task\[{task_id}\] succeeded .*'reassigned'", log), log
-    assert log.count("'reassigned'") == 1, log
+    assert re.search(rf"outbox_relay\[{task_id}\] succeeded .*'done': 1", log), log
+    assert not OutboxMessage.objects.exclude(status="done").filter(task="pharmacy.tasks.order_reassign_task").exists()
