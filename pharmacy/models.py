@@ -242,7 +242,7 @@ LIVE_ORDER_STATUSES = (
 class Order(models.Model):
     """A prescription's fulfilment: pickup at a pharmacy or delivery to an address.
 
-    Status changes only through pharmacy.orders (its TRANSITIONS table). While live, the
+    Status changes only through pharmacy.orders (its ORDER_STATES table). While live, the
     order holds a reservation of its lines at `pharmacy`; reassignment moves it to another
     pharmacy (see OrderAssignment). `pickup_code` is kept in plain text on purpose: the
     patient's app shows it again whenever they open the order, and its protection is the

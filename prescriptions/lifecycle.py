@@ -1,6 +1,6 @@
 """The e-prescription's life: write, check, sign, review, revise, void, expire, dispense.
 
-TRANSITIONS is the whole state machine; `_transition` is the only place `status` changes,
+PRESCRIPTION_STATES is the whole state machine; `_transition` (cloudhospital.states) is the only place `status` changes,
 and it refuses any other move with a 409 naming the current state. Every verb locks the
 prescription row first (select_for_update), so two requests racing on one prescription
 (sign and void, approve and expire, void and dispense) are serialised: the second sees the

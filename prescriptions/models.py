@@ -162,7 +162,7 @@ class PrescriptionStatus(models.TextChoices):
 class Prescription(models.Model):
     """An e-prescription written in a consultation.
 
-    Status changes only through prescriptions.lifecycle, whose TRANSITIONS table is the state
+    Status changes only through prescriptions.lifecycle, whose PRESCRIPTION_STATES table is the state
     machine. `patient` and `doctor` copy the consultation's booking so lists can filter
     without joins. Once signed, the content (patient, doctor, items, diagnosis, issued_at)
     is covered by `signature`; `content_hash` is the SHA-256 of the canonical JSON signed.

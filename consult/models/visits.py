@@ -23,7 +23,7 @@ ACTIVE_BOOKING_STATUSES = (BookingStatus.BOOKED, BookingStatus.CHECKED_IN, Booki
 class Booking(models.Model):
     """A patient's place (queue number 序号) in a slot, made by the patient or a proxy.
 
-    Status changes only through consult.booking, whose TRANSITIONS table is the state machine.
+    Status changes only through consult.booking, whose BOOKING_STATES table is the state machine.
     `idempotency_key` is the client's Idempotency-Key, unique per requesting user, with the
     fingerprint of the request body it came with.
     """
