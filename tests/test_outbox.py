@@ -158,3 +158,15 @@ def test_two_relays_in_parallel_deliver_every_message_once(monkeypatch):
         thread.join()
     assert sorted(keys) == sorted(f"k{n}" for n in range(40))
     assert OutboxMessage.objects.filter(status=OutboxStatus.DONE).count() == 40
+
+
+def test_the_management_command_relays_what_is_due(broker_down, django_capture_on_commit_callbacks, sent):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send(key="k1", patient=PatientFactory(), kind="test", title="t")
+    out = StringIO()
+    call_command("outbox_relay", stdout=out)
+    assert out.getvalue().startswith("done: 1") and sent == ["k1"]

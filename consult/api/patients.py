@@ -17,10 +17,10 @@ from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
     AccessLogEntrySerializer,
-    EnteredInErrorSerializer,
     AllergySerializer,
     ConditionSerializer,
     DependantCreateSerializer,
+    EnteredInErrorSerializer,
     MedicationSerializer,
     ObservationSerializer,
     PatientSerializer,
