@@ -1,12 +1,25 @@
-"""The API's translation of refusals into 4xx answers: one table from domain error kinds to
-HTTP statuses, and DRF's exception handler built on it."""
+"""The API's one error shape, and the translation of every refusal into it.
+
+Every 4xx/5xx answer under /api/ has the body drf-standardized-errors defines:
+
+    {"type": "validation_error" | "client_error" | "server_error",
+     "errors": [{"code": "slot_full", "detail": "This slot is fully booked.", "attr": "slot"}]}
+
+`code` is stable and machine-readable, `detail` is for people (in the request's language), and
+`attr` names the input at fault (null when the error is about the request as a whole). Only
+validation errors carry several entries. This module holds the one table from domain error
+kinds to HTTP statuses and turns DomainError, Django's ValidationError and lost unique-constraint
+races into DRF exceptions, which the library formats; `api_not_found` and `api_server_error`
+give Django's own 404/500 (an unknown /api/ path) the same body.
+"""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
 
 from cloudhospital.errors import DomainError, Kind
 
@@ -19,16 +32,72 @@ HTTP_STATUS: dict[Kind, int] = {
 }
 
 
-def api_exception_handler(exc, context):
-    if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=HTTP_STATUS[exc.kind])
-    if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    if isinstance(exc, IntegrityError):
-        # A unique constraint lost a race with a concurrent request: the state changed
-        # under us, which is a conflict, not a server error.
-        return Response(
-            {"detail": "The request conflicts with a concurrent change; please retry.", "code": "conflict"},
-            status=status.HTTP_409_CONFLICT,
-        )
-    return exception_handler(exc, context)
+class Refusal(exceptions.APIException):
+    """A domain refusal that is not a validation error (403/404/409/422), as DRF sees it."""
+
+    def __init__(self, error: DomainError):
+        self.status_code = HTTP_STATUS[error.kind]
+        detail = exceptions.ErrorDetail(error.message, code=error.code)
+        # A field, when the rule names one, becomes the error's `attr`.
+        super().__init__({error.field: [detail]} if error.field else detail, error.code)
+
+
+def as_api_exception(error: DomainError) -> exceptions.APIException:
+    if error.kind == Kind.INVALID:
+        field = error.field or api_settings.NON_FIELD_ERRORS_KEY
+        return exceptions.ValidationError({field: [exceptions.ErrorDetail(error.message, code=error.code)]})
+    return Refusal(error)
+
+
+class ExceptionHandler(BaseExceptionHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return as_api_exception(exc)
+        if isinstance(exc, DjangoValidationError):
+            return exceptions.ValidationError(
+                detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            )
+        if isinstance(exc, IntegrityError):
+            # A unique constraint lost a race with a concurrent request: the state changed
+            # under us, which is a conflict, not a server error.
+            return Conflict()
+        return super().convert_known_exceptions(exc)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    @property
+    def default_detail(self):
+        return _("The request conflicts with a concurrent change; please retry.")
+
+    def __init__(self):
+        super().__init__(self.default_detail, self.default_code)
+
+
+def error_body(code: str, detail: str, *, attr: str | None = None, kind: str = "client_error") -> dict:
+    """The error shape, for answers given outside DRF (Django's 404/500, middleware)."""
+    return {"type": kind, "errors": [{"code": code, "detail": str(detail), "attr": attr}]}
+
+
+def error_response(status_code: int, code: str, detail: str, **kwargs) -> JsonResponse:
+    kind = "server_error" if status_code >= 500 else "client_error"
+    return JsonResponse(error_body(code, detail, kind=kind, **kwargs), status=status_code)
+
+
+def api_not_found(request, exception=None):
+    """Django's 404 for a path no URL matches: the error shape under /api/, HTML elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(404, "not_found", _("No API endpoint at %(path)s.") % {"path": request.path})
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def api_server_error(request):
+    if request.path.startswith("/api/"):
+        return error_response(500, "error", _("Server error."))
+    from django.views.defaults import server_error
+
+    return server_error(request)
