@@ -1,16 +1,19 @@
 """Demo data for the booking desk: Ningbo hospitals, cloud clinics, doctors with weekly
-schedules, their slots, and Zhang Lin's follow-up booking with Dr. Chen Xiaomin.
+schedules, their slots, and Zhang Lin's follow-up booking with Dr. Chen Xiaomin today, in a
+demo session that starts a few minutes after seeding (so check-in is open at once).
 
 `scale="full"` grows the network to the real one's size (19 hospitals, 240 clinics, 3,000
 doctors, 14 days of slots) in bulk, with a progress bar. Idempotent at both scales:
 hospitals and clinics are found by name, doctors by their login's phone, and slot
-generation is a diff.
+generation is a diff. Run again after the demo day has been played (the visit completed, the
+session full), it books Zhang Lin a fresh visit in a new session instead of failing.
 """
 
 import random
 from datetime import time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -19,7 +22,8 @@ from tqdm import tqdm
 
 from cloudhospital.models import Role
 from consult import booking as booking_rules
-from consult.models import ACTIVE_BOOKING_STATUSES, Clinic, Doctor, Hospital, ScheduleTemplate, Slot
+from consult import windows
+from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, Hospital, ScheduleTemplate, Slot
 from consult.schedules import slots_generate
 
 HOSPITALS = [
@@ -232,21 +236,79 @@ def _bulk_doctors(count: int, clinics: list[Clinic], stdout) -> None:
     bulk_create_with_history(templates, ScheduleTemplate, batch_size=2000)
 
 
-def _zhang_lins_booking(zhang_lin, daughter, chen: Doctor):
-    """Zhang Lin's next follow-up with Dr. Chen, booked by his daughter, unless he has one."""
-    waiting = zhang_lin.bookings.filter(slot__doctor=chen, status__in=ACTIVE_BOOKING_STATUSES).first()
-    if waiting is not None:
-        return waiting
-    # Far enough ahead that the family can still cancel or reschedule online.
-    earliest = timezone.now() + timedelta(hours=3)
-    slot = Slot.objects.filter(doctor=chen, starts_at__gt=earliest, is_open=True).order_by("starts_at").first()
-    if slot is None:
-        return None
+# The demo session: one extra slot of Dr. Chen's, starting a few minutes after seeding, so
+# that right after `make run` the family can check in (BOOKING_CHECK_IN_OPENS_MINUTES before
+# the start) and both sides can join the room (CONSULT_JOIN_BEFORE_MINUTES), as the README's
+# walkthrough and demo/zhang_lin.py do. Its places serve Zhang Lin and repeated demo runs;
+# a new session is added when the last one is full or its check-in has closed.
+DEMO_SESSION_LEAD_MINUTES = 10
+DEMO_SESSION_MINUTES = 60
+DEMO_SESSION_CAPACITY = 20
+
+
+def _demo_session(chen: Doctor, clinic: Clinic, now) -> Slot:
+    """A slot of Dr. Chen's in `clinic` whose check-in and room are open now and which has a
+    place left: the last demo session if it still qualifies, else a new one."""
+    current = [
+        slot for slot in Slot.objects.filter(
+            windows.HAS_FREE_PLACE, doctor=chen, clinic=clinic, template__isnull=True, starts_at__gt=now,
+            starts_at__lte=now + timedelta(days=1),
+        ).order_by("-ends_at")
+        if windows.check_in_opens(slot) <= now and windows.join_window_opens(slot) <= now
+    ]
+    if current:
+        return current[0]
+    lead = min(DEMO_SESSION_LEAD_MINUTES, settings.BOOKING_CHECK_IN_OPENS_MINUTES, settings.CONSULT_JOIN_BEFORE_MINUTES)
+    latest = (now + timedelta(minutes=lead)).replace(second=0, microsecond=0)
+    # Template slots or earlier sessions may hold a start time (unique per doctor): step back
+    # a minute at a time, staying after now and so inside the check-in window.
+    taken = set(Slot.objects.filter(doctor=chen, starts_at__gt=now, starts_at__lte=latest).values_list("starts_at", flat=True))
+    starts = [latest - timedelta(minutes=back) for back in range(max(lead, 1))]
+    start = next((s for s in starts if s > now and s not in taken), None)
+    if start is None:
+        start = latest + timedelta(minutes=1)  # lead 0: opens at the start, a minute from now
+    return Slot.objects.create(
+        doctor=chen, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=DEMO_SESSION_MINUTES),
+        capacity=DEMO_SESSION_CAPACITY, fee=chen.fee,
+    )
+
+
+def _zhang_lins_booking(zhang_lin, daughter, chen: Doctor, clinic: Clinic, now):
+    """Zhang Lin's follow-up with Dr. Chen today, booked by his daughter, in the demo session
+    so that the family can check in now. An active booking of his with Dr. Chen that can be
+    checked in to now, or another one today in this clinic (one a day), is kept instead."""
+    active = zhang_lin.bookings.filter(slot__doctor=chen, status__in=ACTIVE_BOOKING_STATUSES, slot__ends_at__gt=now)
+    for booking in active.select_related("slot").order_by("slot__starts_at"):
+        if windows.check_in_opens(booking.slot) <= now:
+            return booking
+    day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    same_day = zhang_lin.bookings.filter(
+        slot__clinic=clinic, status__in=ACTIVE_BOOKING_STATUSES,
+        slot__starts_at__gte=day_start, slot__starts_at__lt=day_start + timedelta(days=1),
+    ).select_related("slot").first()
+    if same_day is not None:
+        return same_day
     booking, _ = booking_rules.booking_create(
-        by=daughter.account, patient=zhang_lin, slot=slot,
+        by=daughter.account, patient=zhang_lin, slot=_demo_session(chen, clinic, now),
         reason="高血压复诊：近两周家庭自测血压 150/85 左右偏高，续开苯磺酸氨氯地平并评估肾功能。",
     )
     return booking
+
+
+def visit_summary(booking: Booking, session: Slot) -> str:
+    """What `seed_demo` prints about today's visit: when, and when check-in opens."""
+    def at(moment) -> str:
+        return f"{timezone.localtime(moment):%H:%M}"
+
+    slot = booking.slot
+    return (
+        f"  Zhang Lin's visit: booking #{booking.pk} ({booking.get_status_display()}) with Dr. Chen, "
+        f"{timezone.localtime(slot.starts_at):%Y-%m-%d %H:%M}-{at(slot.ends_at)}, queue number {booking.queue_number}; "
+        f"check-in open from {at(windows.check_in_opens(slot))} until {at(slot.ends_at)} (the daughter, on /patient/)\n"
+        f"  Demo session: slot #{session.pk}, {at(session.starts_at)}-{at(session.ends_at)}, "
+        f"{windows.places_left(session)} of {session.capacity} places free (demo/zhang_lin.py books here); "
+        f"run seed_demo again for a new one once it is full or over"
+    )
 
 
 def seed(*, scale: str = "small", people: dict, password: str, stdout=None) -> dict:
@@ -258,11 +320,13 @@ def seed(*, scale: str = "small", people: dict, password: str, stdout=None) -> d
     with tqdm(total=doctors or Doctor.objects.count(), desc="slots", unit="doctor", file=stdout,
               disable=scale != "full") as bar:
         result = slots_generate(progress=bar.update)
-    booking = _zhang_lins_booking(people["zhang_lin"], people["daughter"], objects["chen"])
+    now = timezone.now()
+    booking = _zhang_lins_booking(people["zhang_lin"], people["daughter"], objects["chen"], objects["hypertension_clinic"], now)
+    # Room for one more after Zhang Lin: the demo script's own family books here.
+    session = _demo_session(objects["chen"], objects["hypertension_clinic"], now)
     if stdout:
         stdout.write(
             f"  booking desk: {Hospital.objects.count()} hospitals, {Clinic.objects.count()} clinics, "
-            f"{Doctor.objects.count()} doctors, {Slot.objects.count()} slots ({result.created} new); "
-            f"Zhang Lin's booking: {booking.pk if booking else 'none'}"
+            f"{Doctor.objects.count()} doctors, {Slot.objects.count()} slots ({result.created} new)"
         )
-    return {**objects, "zhang_lin_booking": booking}
+    return {**objects, "zhang_lin_booking": booking, "demo_session": session}

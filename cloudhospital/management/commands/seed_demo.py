@@ -23,7 +23,7 @@ class Command(BaseCommand):
         scale = options["scale"]
         with transaction.atomic():
             people = consult_demo.seed(stdout=self.stdout)
-            demo_booking.seed(scale=scale, people=people, password=DEMO_PASSWORD, stdout=self.stdout)
+            desk = demo_booking.seed(scale=scale, people=people, password=DEMO_PASSWORD, stdout=self.stdout)
             prescriptions_demo.seed(stdout=self.stdout, password=DEMO_PASSWORD)
             pharmacy_demo.seed(scale=scale, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
@@ -34,3 +34,4 @@ class Command(BaseCommand):
             f"\n  Review pharmacist 李审方 (审方药师): phone {prescriptions_demo.REVIEW_PHARMACIST['phone']}, "
             f"password {DEMO_PASSWORD}"
         )
+        self.stdout.write(demo_booking.visit_summary(desk["zhang_lin_booking"], desk["demo_session"]))
