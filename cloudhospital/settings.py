@@ -241,7 +241,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cloud Hospital API",
     "DESCRIPTION": "Patients, health records, cloud clinics, video consults, e-prescriptions "
-    "and pharmacy dispatch for an internet hospital group.",
+    "and pharmacy dispatch for an internet hospital group. The video consult's signalling socket "
+    "(`ws://…/ws/consultations/{id}/`) is described by an AsyncAPI document at "
+    "[/api/schema/asyncapi/](/api/schema/asyncapi/) (`?format=yaml` for YAML).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -9,6 +9,7 @@ from cloudhospital.forms import PhoneAuthenticationForm
 
 from cloudhospital.api.episode import PatientFhirView
 from cloudhospital.api.notifications import NotificationListView
+from consult.api.asyncapi import AsyncApiView
 
 admin.site.site_header = "Cloud Hospital administration"
 admin.site.site_title = "Cloud Hospital"
@@ -21,6 +22,7 @@ api_patterns = [
     path("", include("pharmacy.api.urls")),
     path("", include("prescriptions.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/asyncapi/", AsyncApiView.as_view(), name="schema-asyncapi"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 

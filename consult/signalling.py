@@ -2,7 +2,8 @@
 
 Pure functions except the tickets (ticket_issue / ticket_read touch the database: the
 consumer calls them through database_sync_to_async). The protocol is documented in
-README.md ("Video consult").
+README.md ("Video consult") and, machine-readable, in consult/asyncapi.yaml (served at
+/api/schema/asyncapi/).
 """
 
 import base64
@@ -36,6 +37,10 @@ CLOSE_BACKEND_UNAVAILABLE = 4503
 # Message types a client may send, and the fields each one carries.
 RELAYED = {"offer": "sdp", "answer": "sdp", "ice": "candidate", "hangup": None}
 CLIENT_TYPES = set(RELAYED) | {"admit", "chat", "end", "ping"}
+# Message types the server sends: the relayed ones (with "from"), the replies and the room's
+# events. The AsyncAPI document (consult/asyncapi.yaml) describes each; a test holds the two,
+# and the literals sent in consumers.py and consultation.py, to this set.
+SERVER_TYPES = set(RELAYED) | {"state", "presence", "chat", "admitted", "ended", "pong", "error"}
 MAX_SDP_CHARS = 60_000
 
 
