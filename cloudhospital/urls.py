@@ -5,7 +5,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cloudhospital import pages
-from cloudhospital.forms import PhoneAuthenticationForm
+from cloudhospital.forms import AdminPhoneAuthenticationForm, PhoneAuthenticationForm
 
 from cloudhospital.api.episode import PatientFhirView
 from cloudhospital.api.notifications import NotificationListView
@@ -13,6 +13,7 @@ from consult.api.asyncapi import AsyncApiView
 
 admin.site.site_header = "Cloud Hospital administration"
 admin.site.site_title = "Cloud Hospital"
+admin.site.login_form = AdminPhoneAuthenticationForm  # the phone as printed: 13900000000
 
 api_patterns = [
     path("", include("cloudhospital.api.urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("home/", pages.home, name="home"),
+    path("account/", pages.account, name="account"),
     path("", include("consult.page_urls")),
     path("", include("prescriptions.page_urls")),
     path("api/", include(api_patterns)),
