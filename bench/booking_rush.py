@@ -51,7 +51,8 @@ def build(*, patients: int, doctors: int, capacity: int) -> dict:
     """The clinic, its doctors' slots for tomorrow, and the patients with their tokens."""
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken, get_digest_token
+    from knox.settings import CONSTANTS, knox_settings
 
     from cloudhospital.identity import make_resident_id
     from cloudhospital.models import Role, User
@@ -93,14 +94,21 @@ def build(*, patients: int, doctors: int, capacity: int) -> dict:
     Condition.objects.bulk_create(
         [Condition(patient=p, icd10_code="I10", name="原发性高血压") for p in people], batch_size=1000
     )
-    tokens = Token.objects.bulk_create([Token(key=Token.generate_key(), user=user) for user in users], batch_size=1000)
+    # One knox token per patient, as a login would issue, in bulk: only the digest is stored.
+    expiry = timezone.now() + knox_settings.TOKEN_TTL
+    keys, rows = [], []
+    for user in users:
+        digest, key = get_digest_token()
+        keys.append(key)
+        rows.append(AuthToken(digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], user=user, expiry=expiry))
+    AuthToken.objects.bulk_create(rows, batch_size=1000)
     slots = Slot.objects.filter(clinic=clinic)
     total_capacity = sum(slots.values_list("capacity", flat=True))
     print(f"scene: {slots.count()} slots tomorrow, {total_capacity} places, {patients} patients "
           f"(built in {time.perf_counter() - started:.1f}s)")
     return {
         "hospital": hospital.pk, "clinic": clinic.pk, "doctors": list(Doctor.objects.filter(clinics=clinic).values_list("pk", flat=True)), "date": tomorrow.isoformat(), "capacity": total_capacity,
-        "logins": [(token.key, patient.pk) for token, patient in zip(tokens, people, strict=True)],
+        "logins": [(key, patient.pk) for key, patient in zip(keys, people, strict=True)],
     }
 
 

@@ -3,11 +3,10 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, JsonResponse
-from rest_framework.authtoken.models import Token
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile
-from cloudhospital.models import SocketTicket
+from cloudhospital.tokens import IssuedToken, token_issue, tokens_revoke_all
 
 
 def client_ip(request) -> str:
@@ -46,8 +45,8 @@ def lockout_response(request, original_response=None, credentials=None):
     )
 
 
-def user_login(*, request: HttpRequest, phone: str, password: str) -> Token:
-    """Check phone and password and return the user's API token (created on first login).
+def user_login(*, request: HttpRequest, phone: str, password: str) -> IssuedToken:
+    """Check phone and password and issue a new API token for this device (cloudhospital.tokens).
 
     Wrong credentials raise DomainError (400). Repeated failures lock the phone out; the
     axes middleware then answers 429 for this request and the following ones.
@@ -62,14 +61,6 @@ def user_login(*, request: HttpRequest, phone: str, password: str) -> Token:
     return token_issue(user=user)
 
 
-def token_issue(*, user) -> Token:
-    """The user's API token, created on first use."""
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
-
-
 def user_logout(*, user) -> None:
-    """Revoke the user's API token and their unspent signalling tickets; the next login
-    issues a fresh token."""
-    Token.objects.filter(user=user).delete()
-    SocketTicket.objects.filter(user=user, used_at__isnull=True).delete()
+    """Log the user out everywhere: every API token and their unspent signalling tickets."""
+    tokens_revoke_all(user=user)

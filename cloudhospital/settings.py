@@ -11,7 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +41,15 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Front ends served from other origins (django-cors-headers), for /api/ only: empty means no
+# cross-origin access. No credentials: the API is called with `Authorization: Token`, never
+# with cookies, so a foreign page cannot ride on a logged-in person's session.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (*cors_default_headers, "accept-language", "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Content-Language", "Idempotent-Replayed", "Retry-After", "X-Request-ID"]
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -48,7 +59,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "corsheaders",
+    "django_prometheus",
+    "django_guid",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -62,7 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first: times the whole request
+    "django_guid.middleware.guid_middleware",  # the request id, before anything logs
+    "cloudhospital.logs.RequestLogMiddleware",  # one log line per request, with its id
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise and CommonMiddleware, which answer some requests themselves.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -73,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # status and latency by view
     # Axes turns a locked-out login into a 429; it must come last.
     "axes.middleware.AxesMiddleware",
 ]
@@ -210,10 +230,21 @@ AXES_LOCKOUT_CALLABLE = "cloudhospital.accounts.lockout_response"
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "cloudhospital.accounts.client_ip"
 
+# API tokens (django-rest-knox, cloudhospital.tokens): one per login/device, hashed at rest,
+# valid API_TOKEN_TTL_HOURS (30 days: a family's phone stays logged in for a month) from the
+# login, or from the last use with API_TOKEN_AUTO_REFRESH (written at most once a minute).
+API_TOKEN_TTL_HOURS = int(os.environ.get("API_TOKEN_TTL_HOURS", "720"))
+API_TOKENS_PER_USER = 20  # devices; a login beyond this revokes the oldest token
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": env_bool("API_TOKEN_AUTO_REFRESH", False),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "cloudhospital.api.authentication.ExpiringTokenAuthentication",  # knox: per device, expiring
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -288,12 +319,40 @@ X_FRAME_OPTIONS = "DENY"
 # --- Request limits -------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# --- Logs: one JSON object per line in production, text with DEBUG (README "Operations") --
+# Every line carries the request id (django-guid: a well-formed incoming X-Request-ID is
+# reused, else a new uuid; echoed in the response). The request object Django attaches to
+# some records is left out: its repr carries the query string.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "") or ("text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message", "request_id"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            "reserved_attrs": ["request", "server_time", *RESERVED_ATTRS],
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},  # it logs every header it reads at INFO
+    },
+}
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,  # a malformed incoming id is replaced, never echoed or logged as ours
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,  # django-cors-headers sends the whole expose list (CORS_EXPOSE_HEADERS)
 }
 
 # --- Domain settings ------------------------------------------------------------------

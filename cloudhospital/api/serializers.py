@@ -89,7 +89,25 @@ class LoginSerializer(StrictSerializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown once, never stored.")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When the token stops working.")
+
+
+def issued_token_body(issued) -> dict:
+    """The body that hands a client a new token (login, register)."""
+    return dict(TokenSerializer({"token": issued.key, "expires_at": issued.expires_at}).data)
+
+
+class DeviceTokenSerializer(serializers.Serializer):
+    """One logged-in device: its token's public id, never the token."""
+
+    token_key = serializers.CharField(read_only=True, help_text="The token's id: `DELETE /api/auth/tokens/{token_key}/`.")
+    created = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(source="expiry", read_only=True, allow_null=True)
+    current = serializers.SerializerMethodField(help_text="The token this request was made with.")
+
+    def get_current(self, token) -> bool:
+        return token.digest == self.context.get("current")
 
 
 class ManagedPatientSerializer(serializers.Serializer):

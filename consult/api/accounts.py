@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cloudhospital.accounts import token_issue
+from cloudhospital.api.serializers import issued_token_body
 from cloudhospital.api.throttling import FailOpenScopedRateThrottle
 from cloudhospital.api.serializers import MeSerializer, RegisterSerializer
 from consult.api.serializers import PatientSerializer
@@ -36,15 +37,18 @@ class RegisterView(APIView):
 
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: inline_serializer("Registered", {"token": serializers.CharField(), "patient": PatientSerializer()})},
+        responses={201: inline_serializer("Registered", {
+            "token": serializers.CharField(), "expires_at": serializers.DateTimeField(allow_null=True),
+            "patient": PatientSerializer(),
+        })},
         summary="Register a patient account with real-name data",
     )
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         patient = patient_register(**data.validated_data)
-        token = token_issue(user=patient.account)
-        body = {"token": token.key, "patient": PatientSerializer(patient, context={"viewer": patient.account}).data}
+        issued = token_issue(user=patient.account)
+        body = {**issued_token_body(issued), "patient": PatientSerializer(patient, context={"viewer": patient.account}).data}
         return Response(body, status=status.HTTP_201_CREATED)
 
 

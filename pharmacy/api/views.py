@@ -9,10 +9,11 @@ from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cloudhospital.api.authentication import ExpiringTokenAuthentication
 from cloudhospital.api.parsers import SafeJSONParser
 from pharmacy import dispatch
 from pharmacy.access import pharmacy_for
@@ -44,7 +45,7 @@ class ActsForPharmacy(permissions.BasePermission):
 
 
 class PharmacySideMixin:
-    authentication_classes = [PharmacyTokenAuthentication, TokenAuthentication, SessionAuthentication]
+    authentication_classes = [PharmacyTokenAuthentication, ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [ActsForPharmacy]
 
     def perform_authentication(self, request):

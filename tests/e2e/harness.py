@@ -75,20 +75,20 @@ def _seed(count: int) -> None:
 
     django.setup()
     from django.conf import settings
-    from rest_framework.authtoken.models import Token
 
     # Seeded people sign in with tokens and tickets; hashing thousands of Argon2 passwords
     # would only slow the seeding down.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+    from cloudhospital.tokens import token_issue
     from consult import signalling
     from tests.consult.rooms import make_room
 
     rooms = []
     for _ in range(count):
         room = make_room()
-        doctor_token, _ = Token.objects.get_or_create(user=room.doctor_user)
-        family_token, _ = Token.objects.get_or_create(user=room.proxy)
+        doctor_token = token_issue(user=room.doctor_user)
+        family_token = token_issue(user=room.proxy)
         cid = room.consultation.pk
         rooms.append(
             {

@@ -19,9 +19,9 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from cloudhospital.models import User
+    from cloudhospital.tokens import token_issue
     from consult import consultation as consult_rules
     from consult.models import Booking, Clinic, Doctor, Patient, Slot
     from pharmacy.models import Pharmacy, Stock
@@ -47,8 +47,8 @@ def main() -> None:
     Stock.objects.update_or_create(pharmacy=gulou, drug=drug, defaults={"on_hand": 500, "reserved": 0})
     prescription = ApprovedPrescriptionFactory(patient=zhang_lin, items=[(drug, 14)])
     print(json.dumps({
-        "family_token": Token.objects.get_or_create(user=daughter)[0].key,
-        "doctor_token": Token.objects.get_or_create(user=doctor.user)[0].key,
+        "family_token": token_issue(user=daughter).key,
+        "doctor_token": token_issue(user=doctor.user).key,
         "patient": zhang_lin.pk, "soon_slot": soon.pk, "consultation": consultation.pk,
         "prescription": prescription.pk, "pharmacy": gulou.pk,
     }))

@@ -5,10 +5,10 @@ fuzzer sends leaves more reserved than is on hand."""
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
 from cloudhospital.permissions import SYSTEM
+from cloudhospital.tokens import token_issue
 from tests.fuzzing import fuzz_examples, in_process_schema
 from pharmacy import orders
 from pharmacy.access import token_create
@@ -46,7 +46,7 @@ def world(db):
     free = ApprovedPrescriptionFactory(patient=father, items=[(drug, 10)])
     _, plaintext = token_create(pharmacy=pharmacy, name="fuzz", by=SYSTEM)
     return {
-        "family": {"Authorization": f"Token {Token.objects.create(user=daughter.account).key}"},
+        "family": {"Authorization": f"Token {token_issue(user=daughter.account).key}"},
         "pharmacy": {"Authorization": f"Pharmacy {plaintext}"},
         "order": order.pk, "prescription": free.pk,
     }

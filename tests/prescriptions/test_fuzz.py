@@ -21,9 +21,9 @@ schema = schemathesis.from_pytest_fixture("rx_schema")
 
 @pytest.fixture
 def prescriber(write, room):
-    from rest_framework.authtoken.models import Token
+    from cloudhospital.tokens import token_issue
 
-    return {"token": Token.objects.create(user=room.doctor_user).key, "draft": write().pk,
+    return {"token": token_issue(user=room.doctor_user).key, "draft": write().pk,
             "consultation": room.consultation.pk}
 
 
