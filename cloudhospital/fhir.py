@@ -1,14 +1,13 @@
 """A patient's whole episode as one FHIR R4 Bundle, gathered from every app.
 
 Each app builds its own resources (consult.fhir, prescriptions.fhir, pharmacy.fhir); this
-module, which knows all apps, only collects them, gives each entry a fullUrl on one base so
-the relative references inside resolve, and validates the result with fhir.resources.
+module, which knows all apps, only collects them; cloudhospital.fhir_bundle packs them with
+urn:uuid fullUrls and references and validates the result with fhir.resources.
 """
 
-import json
-
 from django.utils import timezone
-from fhir.resources.R4B.bundle import Bundle
+
+from cloudhospital.fhir_bundle import collection_bundle
 
 from consult import fhir as consult_fhir
 from consult.models import Doctor, Patient
@@ -20,17 +19,18 @@ from prescriptions.models import PrescriptionStatus
 from prescriptions.permissions import prescriptions_visible_to
 
 
-def patient_episode_bundle(*, patient: Patient, viewer, base_url: str) -> dict:
+def patient_episode_bundle(*, patient: Patient, viewer) -> dict:
     """Patient, problems, allergies, observations, and of the rest exactly what `viewer` may
     read through the API — built from the same policy querysets: the proxies (the family
     only), the appointments and encounters (bookings_visible_to, consultations_visible_to),
     the prescriptions (prescriptions_visible_to), their dispenses (orders_visible_to), and the
-    doctors, pharmacies and pharmacists those name. A validated collection Bundle."""
+    doctors, pharmacies and pharmacists those name. Allergies to a formulary drug or drug
+    class are coded (prescriptions.fhir). A validated collection Bundle."""
     resources: list[dict] = [consult_fhir.patient_resource(patient)]
     if manages_patient(viewer, patient):
         resources += [consult_fhir.related_person_resource(link) for link in patient.proxy_links.select_related("proxy")]
     resources += [consult_fhir.condition_resource(c) for c in patient.conditions.all()]
-    resources += [consult_fhir.allergy_resource(a) for a in patient.allergies.all()]
+    resources += prescriptions_fhir.allergy_intolerances(patient.allergies.all())
     for observation in patient.observations.order_by("measured_at", "id"):
         resources += consult_fhir.observation_resources(observation)
 
@@ -70,13 +70,5 @@ def patient_episode_bundle(*, patient: Patient, viewer, base_url: str) -> dict:
                    if getattr(o, "dispense_record", None) and o.dispense_record.pharmacist_id}
     resources += [pharmacy_fhir.pharmacist_practitioner(user) for pk, user in pharmacists.items() if pk not in doctor_users]
 
-    base = base_url.rstrip("/")
-    bundle = {
-        "resourceType": "Bundle",
-        "id": f"patient-{patient.pk}-episode",
-        "type": "collection",
-        "timestamp": timezone.now().isoformat(),
-        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
-    }
-    return json.loads(Bundle.parse_obj(bundle).json())
+    return collection_bundle(resources, bundle_id=f"patient-{patient.pk}-episode", timestamp=timezone.now().isoformat())
 

@@ -1,8 +1,8 @@
 """The patient side of a FHIR R4 episode: Patient, RelatedPerson, Condition,
 AllergyIntolerance, Observation, Practitioner, Appointment and Encounter, as plain dicts.
 
-References are relative (`Patient/12`); the bundle gives every entry a fullUrl on one base,
-so they resolve inside it. The resident ID number is never exported: like every response of
+References are relative (`Patient/12`); cloudhospital.fhir_bundle turns each into the
+urn:uuid it gives that resource's entry, so they resolve inside the bundle. The resident ID number is never exported: like every response of
 this API, FHIR shows no full ID number; the patient is identified by the hospital's own id.
 """
 

@@ -284,7 +284,7 @@ def summary(story: Story, ids: dict) -> None:
     order = story.call("GET", f"/api/orders/{ids['order']}/", token=ids["family"])
     story.say(f"order #{order['id']}: {order['status']} ({order['kind']}) by {order['pharmacy']['name']}, received {order['received_at']}")
     story.say("FHIR episode: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
-    present = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
+    present = {e["fullUrl"] for e in bundle["entry"]}  # urn:uuid, which the references use
     dangling = sorted({ref for ref in _references(bundle["entry"]) if ref not in present})
     if dangling:
         raise StepFailed(f"references that do not resolve inside the bundle: {dangling}")

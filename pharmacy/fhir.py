@@ -11,10 +11,7 @@ completed; failed -> declined; cancelled -> cancelled.
 
 from __future__ import annotations
 
-import json
-
-from fhir.resources.R4B.bundle import Bundle
-
+from cloudhospital.fhir_bundle import collection_bundle
 from pharmacy.models import Order, OrderStatus
 from prescriptions.fhir import ATC_SYSTEM, SYSTEM_BASE
 
@@ -82,19 +79,11 @@ def medication_dispense(order: Order, line, prescription_items: list, record) ->
 
 
 def order_bundle(order: Order) -> dict:
-    """The order's MedicationDispense resources as a validated FHIR R4 `collection` Bundle."""
-    bundle = {
-        "resourceType": "Bundle",
-        "id": f"order-{order.pk}",
-        "identifier": {"system": f"{SYSTEM_BASE}:order", "value": str(order.pk)},
-        "type": "collection",
-        "timestamp": _instant(order.updated_at),
-        "entry": [
-            {"fullUrl": f"{SYSTEM_BASE}:MedicationDispense/{resource['identifier'][0]['value']}", "resource": resource}
-            for resource in order_dispenses(order)
-        ],
-    }
-    return json.loads(Bundle.parse_obj(bundle).json())
+    """The order's MedicationDispense resources as a validated FHIR R4 `collection` Bundle.
+    The patient, pharmacy, pharmacist and prescriptions are not in it; their references carry
+    the urns those resources have in the patient's episode bundle, and a display."""
+    return collection_bundle(order_dispenses(order), bundle_id=f"order-{order.pk}", timestamp=_instant(order.updated_at),
+                             identifier={"system": f"{SYSTEM_BASE}:order", "value": str(order.pk)})
 
 
 def pharmacy_organization(pharmacy) -> dict:

@@ -335,16 +335,38 @@ def _mentions(text: str, term: str) -> bool:
     return term in text
 
 
-def _allergy_reason(drug: Drug, substance: str) -> str | None:
-    """Why an allergy to `substance` concerns `drug`, or None."""
+def allergy_concerns_medicines(category: str) -> bool:
+    """Whether an allergy of this category is weighed against drugs (a food allergy is not)."""
+    return category != AllergyCategory.FOOD
+
+
+def allergy_names_drug(substance: str, drug: Drug) -> bool:
+    """Whether an allergy to `substance` names `drug` itself: its ingredient, generic name
+    (English or Chinese) or formulary code. The one rule, for the checks and the FHIR coding."""
     text = _normalise(substance)
     names = [drug.ingredient, drug.generic_name, drug.ingredient_zh, drug.generic_name_zh, drug.code]
-    if any(name and _mentions(text, name) for name in names):
+    return any(name and _mentions(text, name) for name in names)
+
+
+def allergy_groups_named(substance: str) -> list[str]:
+    """The classes and cross-reactivity groups (keys of ALLERGY_GROUP_TERMS) that an allergy
+    to `substance` names, e.g. "NSAID" or "磺胺" -> ["nsaid"] / ["sulfonamide"]."""
+    text = _normalise(substance)
+    return [group for group, terms in ALLERGY_GROUP_TERMS.items() if any(_mentions(text, term) for term in terms)]
+
+
+def allergy_group_label(group: str) -> str:
+    return TherapeuticClass(group).label if group in TherapeuticClass.values else f"{group} group"
+
+
+def _allergy_reason(drug: Drug, substance: str) -> str | None:
+    """Why an allergy to `substance` concerns `drug`, or None."""
+    if allergy_names_drug(substance, drug):
         return "the drug itself"
+    named = allergy_groups_named(substance)
     for group in [drug.therapeutic_class, *drug.allergy_groups]:
-        if any(_mentions(text, term) for term in ALLERGY_GROUP_TERMS.get(group, ())):
-            label = TherapeuticClass(group).label if group in TherapeuticClass.values else f"{group} group"
-            return f"its class ({label})"
+        if group in named:
+            return f"its class ({allergy_group_label(group)})"
     return None
 
 
@@ -353,7 +375,7 @@ def check_allergies(facts: PatientFacts, items: Iterable[PrescribedItem]) -> lis
     findings = []
     for item in items:
         for allergy in facts.allergies:
-            if allergy.category == AllergyCategory.FOOD:
+            if not allergy_concerns_medicines(allergy.category):
                 continue
             reason = _allergy_reason(item.drug, allergy.substance)
             if reason:

@@ -9,17 +9,22 @@ Status mapping (MedicationRequest.status):
     acted on yet; approved -> active; dispensed -> completed; expired -> stopped;
     voided -> cancelled; rejected -> cancelled (a review decision, not a data-entry error,
     so not entered-in-error), with the pharmacist's reason as statusReason.
+
+Doses are UCUM quantities (UCUM_DOSE_UNITS), the unit as written kept as `unit`. Allergies
+are coded here too (allergy_intolerances), since only this app knows the formulary: with
+the drugs an allergy names, else the classes it names, by the safety checks' own rule.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from decimal import Decimal
 
-from fhir.resources.R4B.bundle import Bundle
-
+from cloudhospital.fhir_bundle import collection_bundle
+from consult import fhir as consult_fhir
+from prescriptions import checks
 from prescriptions.checks import FREQUENCIES
-from prescriptions.models import Prescription, PrescriptionStatus
+from prescriptions.models import Drug, Prescription, PrescriptionStatus
 
 S = PrescriptionStatus
 STATUS_MAP = {
@@ -34,6 +39,16 @@ STATUS_MAP = {
 SYSTEM_BASE = "urn:cloudhospital"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 ATC_SYSTEM = "http://www.whocc.no/atc"
+FORMULARY_SYSTEM = f"{SYSTEM_BASE}:formulary"  # a Drug's code, as MedicationRequest codes it
+DRUG_CLASS_SYSTEM = f"{SYSTEM_BASE}:drug-class"  # checks.ALLERGY_GROUP_TERMS' keys: "nsaid", "arb" ...
+UCUM = "http://unitsofmeasure.org"
+# Every dose unit the checks accept (checks.MASS_IN_MG, checks.DOSAGE_UNITS, the formulary's
+# strength units), lower-cased, in UCUM; a count of tablets or capsules is a UCUM annotation.
+UCUM_DOSE_UNITS = {
+    "mg": "mg", "g": "g", "ug": "ug", "mcg": "ug", "µg": "ug", "μg": "ug",
+    "ml": "mL", "l": "L", "iu": "[iU]", "u": "[U]", "mmol": "mmol",
+    "tablet": "{tbl}", "片": "{tbl}", "capsule": "{capsule}", "粒": "{capsule}",
+}
 ROUTES_SNOMED = {"oral": ("26643006", "Oral route"), "sublingual": ("37161004", "Sublingual route"),
                  "topical": ("6064005", "Topical route")}
 
@@ -51,10 +66,20 @@ def _instant(value) -> str | None:
     return value.isoformat() if value else None
 
 
+def dose_quantity(dose: Decimal, unit: str) -> dict:
+    """A dose as a UCUM Quantity: {"value": 5, "unit": "mg", "system": UCUM, "code": "mg"}; a
+    unit UCUM_DOSE_UNITS does not know stays uncoded (value and unit only)."""
+    quantity = {"value": _number(dose), "unit": unit}
+    code = UCUM_DOSE_UNITS.get(unit.strip().lower())
+    if code:
+        quantity.update(system=UCUM, code=code)
+    return quantity
+
+
 def medication_request(prescription: Prescription, item) -> dict:
     drug = item.drug
     frequency = FREQUENCIES[item.frequency]
-    codings = [{"system": f"{SYSTEM_BASE}:formulary", "code": drug.code, "display": drug.generic_name}]
+    codings = [{"system": FORMULARY_SYSTEM, "code": drug.code, "display": drug.generic_name}]
     if drug.atc_code:
         codings.append({"system": ATC_SYSTEM, "code": drug.atc_code})
     route = ROUTES_SNOMED.get(item.route)
@@ -66,7 +91,7 @@ def medication_request(prescription: Prescription, item) -> dict:
                    "repeat": {"frequency": frequency.times_per_day, "period": 1, "periodUnit": "d"}},
         "route": {"coding": [{"system": "http://snomed.info/sct", "code": route[0], "display": route[1]}]}
         if route else {"text": item.route},
-        "doseAndRate": [{"doseQuantity": {"value": _number(item.dose), "unit": item.dose_unit}}],
+        "doseAndRate": [{"doseQuantity": dose_quantity(item.dose, item.dose_unit)}],
     }
     if item.instructions:
         dosage["patientInstruction"] = item.instructions
@@ -110,22 +135,14 @@ def medication_request(prescription: Prescription, item) -> dict:
 
 
 def prescription_bundle(prescription: Prescription) -> dict:
-    """The prescription as a validated FHIR R4 `collection` Bundle of MedicationRequests."""
-    entries = [
-        {"fullUrl": f"{SYSTEM_BASE}:MedicationRequest/{prescription.pk}-{item.position}",
-         "resource": medication_request(prescription, item)}
-        for item in sorted(prescription.items.all(), key=lambda i: i.position)
-    ]
-    bundle = {
-        "resourceType": "Bundle",
-        "id": f"prescription-{prescription.pk}",
-        "identifier": {"system": f"{SYSTEM_BASE}:prescription", "value": str(prescription.pk)},
-        "type": "collection",
-        "timestamp": _instant(prescription.updated_at),
-        "entry": entries,
-    }
+    """The prescription as a validated FHIR R4 `collection` Bundle of MedicationRequests.
+    The patient, encounter and prescriber are not in it; their references carry the urns
+    those resources have in the patient's episode bundle, and a display."""
+    resources = [medication_request(prescription, item)
+                 for item in sorted(prescription.items.all(), key=lambda i: i.position)]
+    fields = {"identifier": {"system": f"{SYSTEM_BASE}:prescription", "value": str(prescription.pk)}}
     if prescription.signature:
-        bundle["signature"] = {
+        fields["signature"] = {
             "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1",
                       "display": "Author's Signature"}],
             "when": _instant(prescription.signed_at),
@@ -134,4 +151,35 @@ def prescription_bundle(prescription: Prescription) -> dict:
             "targetFormat": "application/json",
             "data": prescription.signature,
         }
-    return json.loads(Bundle.parse_obj(bundle).json())
+    return collection_bundle(resources, bundle_id=f"prescription-{prescription.pk}",
+                             timestamp=_instant(prescription.updated_at), **fields)
+
+
+def allergy_codings(substance: str, category: str, drugs: Iterable[Drug]) -> list[dict]:
+    """Codings for an allergy's substance: the formulary drugs it names (with their ATC
+    substance codes), else the drug classes it names, else none (it stays free text). The
+    rule is the safety checks' (checks.allergy_names_drug / allergy_groups_named), so what is
+    coded here is what blocks a prescription; a food allergy is never coded as a drug."""
+    if not checks.allergy_concerns_medicines(category):
+        return []
+    named = sorted((drug for drug in drugs if checks.allergy_names_drug(substance, drug)), key=lambda drug: drug.code)
+    if named:
+        codings = [{"system": FORMULARY_SYSTEM, "code": drug.code, "display": drug.generic_name} for drug in named]
+        return codings + [{"system": ATC_SYSTEM, "code": atc} for atc in sorted({d.atc_code for d in named if d.atc_code})]
+    return [{"system": DRUG_CLASS_SYSTEM, "code": group, "display": str(checks.allergy_group_label(group))}
+            for group in checks.allergy_groups_named(substance)]
+
+
+def allergy_intolerances(allergies: Iterable) -> list[dict]:
+    """AllergyIntolerance resources (consult.fhir) with `code.coding` where the substance is
+    a formulary drug or class; `code.text` keeps what was written. One query for the formulary."""
+    allergies = list(allergies)
+    drugs = list(Drug.objects.all()) if allergies else []
+    resources = []
+    for allergy in allergies:
+        resource = consult_fhir.allergy_resource(allergy)
+        codings = allergy_codings(allergy.substance, allergy.category, drugs)
+        if codings:
+            resource["code"] = {"coding": codings, "text": allergy.substance}
+        resources.append(resource)
+    return resources

@@ -11,6 +11,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
 from cloudhospital.errors import DomainError, Kind
 from pharmacy import dispatch, orders
 from pharmacy.api.order_serializers import (
@@ -110,8 +111,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         _parsed(EmptySerializer, request)
         return self._render(orders.order_cancel(order=order, by=request.user))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The order as FHIR R4 MedicationDispense resources")
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, parameters=[FORMAT_PARAMETER],
+                   summary="The order as FHIR R4 MedicationDispense resources")
+    @action(detail=True, methods=["get"], **FHIR_VIEW)
     def fhir(self, request, pk=None):
         from pharmacy.fhir import order_bundle
 

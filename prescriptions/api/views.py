@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
 from consult.models import Consultation
@@ -216,8 +217,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         reason = _parse(ReasonSerializer, request).validated_data["reason"]
         return self._render(lifecycle.prescription_void(by=request.user, prescription=prescription, reason=reason))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, parameters=[FORMAT_PARAMETER])
+    @action(detail=True, methods=["get"], **FHIR_VIEW)
     def fhir(self, request, pk=None):
         """The prescription as a FHIR R4 Bundle of MedicationRequest resources."""
         prescription = prescription_for(request.user, pk, purpose="prescription_fhir_read", queryset=self.get_queryset())

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
+from cloudhospital.fhir_bundle import resource_urn
 from cloudhospital.models import AccessLog
 from consult.models import Observation
 from tests.consult.rooms import make_room
@@ -114,11 +115,11 @@ def test_episode_bundle_is_valid_fhir_with_every_reference_resolving(client_for,
     Bundle.parse_obj(bundle)  # raises if any resource is invalid
     types = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert {"Patient", "RelatedPerson", "Condition", "Observation", "Practitioner", "Appointment", "Encounter", "MedicationRequest"} <= types
-    present = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]}
+    present = {e["fullUrl"] for e in bundle["entry"]}
     for reference in _references([e["resource"] for e in bundle["entry"]], []):
         assert reference in present, f"{reference} does not resolve inside the bundle"
-    for entry in bundle["entry"]:
-        assert entry["fullUrl"].endswith(f"/{entry['resource']['resourceType']}/{entry['resource']['id']}")
+    for entry in bundle["entry"]:  # urn:uuid, one per object (cloudhospital.fhir_bundle)
+        assert entry["fullUrl"] == resource_urn(entry["resource"]["resourceType"], entry["resource"]["id"])
     bp = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation" and e["resource"]["code"]["coding"][0]["code"] == "85354-9")
     assert [c["code"]["coding"][0]["code"] for c in bp["component"]] == ["8480-6", "8462-4"]
     assert any(e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "62238-1" for e in bundle["entry"])
