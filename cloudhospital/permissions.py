@@ -17,6 +17,11 @@ everywhere instead of silently passing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
 import rules
 
 from cloudhospital.errors import forbidden
@@ -95,3 +100,37 @@ def require(permission: str, actor, obj=None, *, message: str, code: str = "forb
     """Refuse (forbidden DomainError with `message`) unless the rule allows it."""
     if not allowed(permission, actor, obj):
         raise forbidden(message, code=code)
+
+
+# --- One answer per rendering ---------------------------------------------------------------
+# A list of 100 bookings asks "does this user manage patient N" for every row. Inside a
+# `policy_memo()` scope (opened by the API while it renders `allowed_actions`) a predicate
+# that depends only on the actor (and a key) computes its answer once, from the same
+# queryset it would otherwise filter per row. Outside a scope nothing is remembered: the
+# domain verbs always ask the database under their locks.
+_memo: ContextVar[dict | None] = ContextVar("policy_memo", default=None)
+
+
+@contextmanager
+def policy_memo(store: dict | None = None) -> Iterator[dict]:
+    """Remember actor-only answers in `store` (a fresh dict by default) until the scope ends."""
+    store = {} if store is None else store
+    token = _memo.set(store)
+    try:
+        yield store
+    finally:
+        _memo.reset(token)
+
+
+def memoized(key: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()`, once per `key` inside a `policy_memo` scope; every time outside one."""
+    store = _memo.get()
+    if store is None:
+        return compute()
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def in_policy_memo() -> bool:
+    return _memo.get() is not None

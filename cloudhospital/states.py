@@ -13,12 +13,14 @@ someone else's refusal. A caller that only wants to know whether a move is possi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -54,16 +56,28 @@ def can_move(obj: models.Model, to: str, *, table: StateTable) -> bool:
     return to in table.moves.get(obj.status, ())
 
 
+# The tables' labels and verbs, marked here for the translators (makemessages finds
+# gettext_noop); refusal() translates them in the request's language.
+TABLE_WORDS = (
+    gettext_noop("booking"), gettext_noop("consultation"), gettext_noop("prescription"), gettext_noop("order"),
+    gettext_noop("check in"), gettext_noop("start the consultation"), gettext_noop("complete the consultation"),
+    gettext_noop("cancel"), gettext_noop("mark a no-show"), gettext_noop("admit the patient"),
+    gettext_noop("end the consultation"),
+)
+
+
 def refusal(obj: models.Model, to: str, *, table: StateTable) -> DomainError:
     """The one error shape for a move the table does not allow."""
     current = obj.status
     if to in table.verbs:
-        display = obj.get_status_display().lower() if hasattr(obj, "get_status_display") else current
+        display = str(obj.get_status_display()).lower() if hasattr(obj, "get_status_display") else current
         shown = current if display == current else f"{display} ({current})"
-        message = f"Cannot {table.verbs[to]}: the {table.label} is {shown}."
-    else:
-        message = f"The {table.label} is {current}; it cannot become {to}."
-    return DomainError(message, code="invalid_transition", kind=Kind.CONFLICT)
+        return DomainError(_("Cannot %(action)s: the %(thing)s is %(status)s.")
+                           % {"action": _(table.verbs[to]), "thing": _(table.label), "status": shown},
+                           code="invalid_transition", kind=Kind.CONFLICT)
+    return DomainError(_("The %(thing)s is %(status)s; it cannot become %(to)s.")
+                       % {"thing": _(table.label), "status": current, "to": to},
+                       code="invalid_transition", kind=Kind.CONFLICT)
 
 
 def require_move(obj: models.Model, to: str, *, table: StateTable) -> None:
@@ -88,3 +102,26 @@ def transition(obj: models.Model, to: str, *, table: StateTable, by, reason: str
     stamp(obj, by=by, reason=reason or to)
     obj.save()
     return obj
+
+
+# --- Which actions may happen now -----------------------------------------------------------
+# A domain module keeps one check per action (the API's verb: "cancel", "check-in" ...):
+# `check(obj, by, now)` raises the DomainError the verb would refuse with, and the verb
+# calls the same check before it acts. The client's `allowed_actions` is the checks that
+# pass, so the list cannot drift from what the verbs do.
+Check = Callable[[models.Model, object, datetime], None]
+
+
+def refusal_of(check: Check, obj: models.Model, *, by, now: datetime) -> DomainError | None:
+    """The refusal `check` raises for `by` on `obj` at `now`, or None when it passes."""
+    try:
+        check(obj, by, now)
+    except DomainError as refused:
+        return refused
+    return None
+
+
+def actions_allowed(checks: Mapping[str, Check], obj: models.Model, *, by, now: datetime | None = None) -> list[str]:
+    """The names of `checks` that pass for `by` on `obj` now, in the table's order."""
+    moment = now or timezone.now()
+    return [name for name, check in checks.items() if refusal_of(check, obj, by=by, now=moment) is None]

@@ -21,12 +21,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cloudhospital import metrics
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.outbox import outbox_add
 from cloudhospital.permissions import SYSTEM, allowed, require
-from cloudhospital.states import StateTable, can_move, transition
+from cloudhospital.states import StateTable, actions_allowed, refusal_of, require_move, transition
 from consult import windows
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Condition, ConditionStatus, Patient, Slot
 from consult.permissions import is_booking_staff
@@ -83,20 +85,21 @@ def _local_day_bounds(moment: datetime) -> tuple[datetime, datetime]:
 def _check_slot_bookable(slot: Slot, *, patient: Patient, now: datetime) -> None:
     """The rules that depend on the slot and the patient's record, not on other bookings."""
     if slot.starts_at <= now:
-        raise DomainError("This slot has already started or passed; choose a later one.", code="slot_in_past", field="slot", kind=Kind.UNPROCESSABLE)
+        raise DomainError(_("This slot has already started or passed; choose a later one."), code="slot_in_past", field="slot", kind=Kind.UNPROCESSABLE)
     if slot.starts_at > windows.booking_window_ends(now):
         raise DomainError(
-            f"Slots open for booking {settings.BOOKING_WINDOW_DAYS} days ahead; this one is later.",
+            _("Slots open for booking %(days)s days ahead; this one is later.") % {"days": settings.BOOKING_WINDOW_DAYS},
             code="beyond_booking_window", field="slot", kind=Kind.UNPROCESSABLE,
         )
+    if not slot.is_open and slot.closed_reason:
+        raise DomainError(_("This slot is closed: %(reason)s.") % {"reason": slot.closed_reason}, code="slot_closed",
+                          field="slot", kind=Kind.CONFLICT)
     if not slot.is_open:
-        raise DomainError(
-            f"This slot is closed{': ' + slot.closed_reason if slot.closed_reason else ''}.", code="slot_closed", field="slot", kind=Kind.CONFLICT
-        )
+        raise DomainError(_("This slot is closed."), code="slot_closed", field="slot", kind=Kind.CONFLICT)
     doctor = slot.doctor
     if not doctor.verified:
         raise DomainError(
-            f"{doctor.user.full_name} is not yet verified by the hospital and cannot be booked.",
+            _("%(doctor)s is not yet verified by the hospital and cannot be booked.") % {"doctor": doctor.user.full_name},
             code="doctor_unverified", field="slot", kind=Kind.UNPROCESSABLE,
         )
     clinic = slot.clinic
@@ -105,9 +108,10 @@ def _check_slot_bookable(slot: Slot, *, patient: Patient, now: datetime) -> None
         if not any(clinic.treats(code) for code in codes):
             ranges = ", ".join(low if low == high else f"{low}–{high}" for low, high in clinic.code_ranges)
             raise DomainError(
-                f"{clinic.name} takes follow-up visits only, for patients with a diagnosed condition in "
-                f"ICD-10 {ranges}. {patient.full_name}'s record has no such active condition; add the diagnosis "
-                f"to the record or book a clinic that sees new patients.",
+                _("%(clinic)s takes follow-up visits only, for patients with a diagnosed condition in "
+                  "ICD-10 %(ranges)s. %(patient)s's record has no such active condition; add the diagnosis "
+                  "to the record or book a clinic that sees new patients.")
+                % {"clinic": clinic.display_name, "ranges": ranges, "patient": patient.full_name},
                 code="follow_up_only", field="patient", kind=Kind.UNPROCESSABLE,
             )
 
@@ -122,8 +126,9 @@ def _check_one_a_day(*, patient: Patient, slot: Slot, exclude: Booking | None = 
         others = others.exclude(pk=exclude.pk)
     if others.exists():
         raise DomainError(
-            f"{patient.full_name} already has a booking in {slot.clinic.name} on "
-            f"{timezone.localtime(slot.starts_at):%Y-%m-%d}; cancel or reschedule it instead.",
+            _("%(patient)s already has a booking in %(clinic)s on %(day)s; cancel or reschedule it instead.")
+            % {"patient": patient.full_name, "clinic": slot.clinic.display_name,
+               "day": f"{timezone.localtime(slot.starts_at):%Y-%m-%d}"},
             code="duplicate_booking", field="slot", kind=Kind.CONFLICT,
         )
 
@@ -137,10 +142,10 @@ def _take_place(slot: Slot) -> int:
     if not taken:
         current = Slot.objects.filter(pk=slot.pk).first()
         if current is None:
-            raise DomainError("This slot was withdrawn from the schedule.", code="slot_withdrawn", field="slot", kind=Kind.CONFLICT)
+            raise DomainError(_("This slot was withdrawn from the schedule."), code="slot_withdrawn", field="slot", kind=Kind.CONFLICT)
         if not current.is_open:
-            raise DomainError("This slot is closed.", code="slot_closed", field="slot", kind=Kind.CONFLICT)
-        raise DomainError("This slot is full; choose another.", code="slot_full", field="slot", kind=Kind.CONFLICT)
+            raise DomainError(_("This slot is closed."), code="slot_closed", field="slot", kind=Kind.CONFLICT)
+        raise DomainError(_("This slot is full; choose another."), code="slot_full", field="slot", kind=Kind.CONFLICT)
     # The slot row is locked by our UPDATE until commit, so nobody else picks a number now.
     # The lowest free number is given: a cancelled booking's number goes back to the pool.
     used = set(
@@ -157,12 +162,13 @@ def _replay(*, by, idempotency_key: str, fingerprint: str) -> Booking | None:
     original = Booking.objects.filter(booked_by=by, idempotency_key=idempotency_key).first()
     if original is not None and original.request_fingerprint != fingerprint:
         raise DomainError(
-            "This Idempotency-Key was already used with a different request; use a new key for a new booking.",
+            _("This Idempotency-Key was already used with a different request; use a new key for a new booking."),
             code="idempotency_key_reused", kind=Kind.UNPROCESSABLE,
         )
     return original
 
 
+@metrics.counts_booking_outcome("create", "created", replayed="replayed")
 def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency_key: str = "") -> tuple[Booking, bool]:
     """Book `patient` into `slot` on behalf of `by`, the patient or a proxy acting for them.
     Returns (booking, created).
@@ -178,10 +184,10 @@ def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency
     request is refused (422).
     """
     if not allowed("consult.book_for", by, patient):
-        raise DomainError("No patient with this id among those you manage.", code="unknown_patient", field="patient", kind=Kind.INVALID)
+        raise DomainError(_("No patient with this id among those you manage."), code="unknown_patient", field="patient", kind=Kind.INVALID)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say briefly why the patient needs the visit.", code="required", field="reason", kind=Kind.INVALID)
+        raise DomainError(_("Say briefly why the patient needs the visit."), code="required", field="reason", kind=Kind.INVALID)
     idempotency_key = (idempotency_key or "").strip()
     fingerprint = _fingerprint(patient_id=patient.pk, slot_id=slot.pk, reason=reason) if idempotency_key else ""
     if idempotency_key:
@@ -239,15 +245,106 @@ def _lock_slot_then_booking(booking: Booking) -> Booking:
     so the slot is re-read until it is the one locked.
     """
     slot_id = booking.slot_id
-    for _ in range(3):
+    for _attempt in range(3):
         Slot.objects.select_for_update().filter(pk=slot_id).first()
         locked = _lock_booking(booking)
         if locked.slot_id == slot_id:
             return locked
         slot_id = locked.slot_id
-    raise DomainError("The booking changed while cancelling; please retry.", code="conflict", kind=Kind.CONFLICT)
+    raise DomainError(_("The booking changed while cancelling; please retry."), code="conflict", kind=Kind.CONFLICT)
 
 
+# --- What may happen to a booking now -----------------------------------------------------
+# One check per action, named as the API names it (the last segment of the POST URL). Each
+# raises the refusal its verb would meet, and the verb runs it on the locked booking before
+# it acts; `booking_allowed_actions` is the checks that pass: the `allowed_actions` a client
+# is shown. What depends on the request's body (a new slot, a reason) is the verb's alone.
+
+
+def _check_cancel(booking: Booking, by, now: datetime) -> None:
+    require("consult.cancel_booking", by, booking,
+            message=_("Only the patient, their proxies or the clinic may cancel this booking."))
+    require_move(booking, S.CANCELLED, table=BOOKING_STATES)
+    if not is_booking_staff(by, booking) and now > windows.patient_change_closes(booking.slot):
+        hours = settings.BOOKING_PATIENT_CANCEL_CUTOFF_MINUTES / 60
+        raise DomainError(
+            _("Bookings can be cancelled online until %(hours)s hours before the slot; please contact the clinic.")
+            % {"hours": f"{hours:g}"},
+            code="too_late_to_cancel", kind=Kind.UNPROCESSABLE,
+        )
+
+
+def _check_reschedule(booking: Booking, by, now: datetime) -> None:
+    require("consult.reschedule_booking", by, booking,
+            message=_("Only the patient, their proxies or the clinic may reschedule this booking."))
+    if booking.status != S.BOOKED:
+        raise DomainError(
+            _("Cannot reschedule: the booking is %(status)s.") % {"status": booking.status},
+            code="invalid_transition", kind=Kind.CONFLICT,
+        )
+    if not is_booking_staff(by, booking) and now > windows.patient_change_closes(booking.slot):
+        raise DomainError(_("It is too late to reschedule this visit online; please contact the clinic."),
+                          code="too_late_to_reschedule", kind=Kind.UNPROCESSABLE)
+
+
+def _check_check_in(booking: Booking, by, now: datetime) -> None:
+    require("consult.check_in", by, booking, message=_("Only the patient or their proxies check in."))
+    require_move(booking, S.CHECKED_IN, table=BOOKING_STATES)
+    opens = windows.check_in_opens(booking.slot)
+    if now < opens:
+        raise DomainError(
+            _("Check-in opens at %(time)s on %(day)s, %(minutes)s minutes before the slot.")
+            % {"time": f"{timezone.localtime(opens):%H:%M}", "day": f"{timezone.localtime(opens):%Y-%m-%d}",
+               "minutes": settings.BOOKING_CHECK_IN_OPENS_MINUTES},
+            code="check_in_not_open", kind=Kind.UNPROCESSABLE,
+        )
+    if now > booking.slot.ends_at:
+        raise DomainError(_("This slot has ended; check-in is closed."), code="check_in_closed", kind=Kind.UNPROCESSABLE)
+
+
+def _require_booking_doctor(by, booking: Booking, permission: str = "consult.run_booking") -> None:
+    require(permission, by, booking, message=_("Only the booking's doctor may do this."))
+
+
+def _check_start(booking: Booking, by, now: datetime) -> None:
+    _require_booking_doctor(by, booking)
+    require_move(booking, S.IN_CONSULT, table=BOOKING_STATES)
+
+
+def _check_complete(booking: Booking, by, now: datetime) -> None:
+    _require_booking_doctor(by, booking)
+    require_move(booking, S.COMPLETED, table=BOOKING_STATES)
+
+
+def _check_no_show(booking: Booking, by, now: datetime) -> None:
+    _require_booking_doctor(by, booking, "consult.mark_no_show")
+    require_move(booking, S.NO_SHOW, table=BOOKING_STATES)
+    if now < booking.slot.starts_at:
+        raise DomainError(_("The slot has not started yet; the patient cannot be a no-show."), code="too_early", kind=Kind.UNPROCESSABLE)
+
+
+BOOKING_ACTIONS = {
+    "cancel": _check_cancel,
+    "reschedule": _check_reschedule,
+    "check-in": _check_check_in,
+    "start": _check_start,
+    "complete": _check_complete,
+    "no-show": _check_no_show,
+}
+
+
+def booking_refusal(action: str, booking: Booking, *, actor, at: datetime | None = None) -> DomainError | None:
+    """The refusal `actor` would meet doing `action` (a BOOKING_ACTIONS name) on `booking` at
+    `at` (default now), or None: what other modules ask before they move a booking."""
+    return refusal_of(BOOKING_ACTIONS[action], booking, by=actor, now=at or timezone.now())
+
+
+def booking_allowed_actions(booking: Booking, *, actor, at: datetime | None = None) -> list[str]:
+    """The BOOKING_ACTIONS `actor` may take on `booking` now: the API's `allowed_actions`."""
+    return actions_allowed(BOOKING_ACTIONS, booking, by=actor, now=at)
+
+
+@metrics.counts_booking_outcome("cancel", "cancelled")
 @transaction.atomic
 def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
     """Cancel a booking and give its place back at once.
@@ -260,18 +357,10 @@ def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
     """
     booking = _lock_slot_then_booking(booking)
     reason = (reason or "").strip()
-    require("consult.cancel_booking", by, booking,
-            message="Only the patient, their proxies or the clinic may cancel this booking.")
+    _check_cancel(booking, by, timezone.now())
     staff = is_booking_staff(by, booking)
-    late = timezone.now() > windows.patient_change_closes(booking.slot)
-    if not staff and late and can_move(booking, S.CANCELLED, table=BOOKING_STATES):
-        hours = settings.BOOKING_PATIENT_CANCEL_CUTOFF_MINUTES / 60
-        raise DomainError(
-            f"Bookings can be cancelled online until {hours:g} hours before the slot; please contact the clinic.",
-            code="too_late_to_cancel", kind=Kind.UNPROCESSABLE,
-        )
     if staff and not reason:
-        raise DomainError("Give the patient a reason for the cancellation.", code="required", field="reason", kind=Kind.INVALID)
+        raise DomainError(_("Give the patient a reason for the cancellation."), code="required", field="reason", kind=Kind.INVALID)
     booking.cancel_reason = reason[:200]
     _transition(booking, S.CANCELLED, by=by, reason=f"cancelled: {reason}" if reason else "cancelled by patient")
     _release_place(booking.slot_id)
@@ -284,6 +373,7 @@ def _notify_cancelled_on_commit(booking: Booking) -> None:
     outbox_add("consult.tasks.booking_cancelled_notify", booking.pk)
 
 
+@metrics.counts_booking_outcome("reschedule", "rescheduled")
 @transaction.atomic
 def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
     """Move a booked (not yet checked-in) booking to another slot of the same clinic:
@@ -294,26 +384,16 @@ def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
     one-a-day rule; a full new slot is 409 and the booking stays where it was.
     """
     if booking.slot_id == new_slot.pk:
-        raise DomainError("The booking is already in this slot.", code="same_slot", field="slot", kind=Kind.INVALID)
+        raise DomainError(_("The booking is already in this slot."), code="same_slot", field="slot", kind=Kind.INVALID)
     now = timezone.now()
     patient = Patient.objects.select_for_update().get(pk=booking.patient_id)
     # Lock both slots in id order so two reschedules between the same pair cannot deadlock.
     list(Slot.objects.select_for_update().filter(pk__in=[booking.slot_id, new_slot.pk]).order_by("pk"))
     booking = _lock_booking(booking)
-    require("consult.reschedule_booking", by, booking,
-            message="Only the patient, their proxies or the clinic may reschedule this booking.")
-    staff = is_booking_staff(by, booking)
-    if booking.status != S.BOOKED:
-        raise DomainError(
-            f"Cannot reschedule: the booking is {booking.get_status_display().lower()} ({booking.status}).",
-            code="invalid_transition", kind=Kind.CONFLICT,
-        )
-    if not staff and now > windows.patient_change_closes(booking.slot):
-        raise DomainError("It is too late to reschedule this visit online; please contact the clinic.",
-                          code="too_late_to_reschedule", kind=Kind.UNPROCESSABLE)
+    _check_reschedule(booking, by, now)
     new_slot = Slot.objects.select_related("doctor__user", "clinic").get(pk=new_slot.pk)
     if new_slot.clinic_id != booking.slot.clinic_id:
-        raise DomainError("A booking can only move to another slot of the same clinic.", code="other_clinic", field="slot", kind=Kind.UNPROCESSABLE)
+        raise DomainError(_("A booking can only move to another slot of the same clinic."), code="other_clinic", field="slot", kind=Kind.UNPROCESSABLE)
     _check_slot_bookable(new_slot, patient=patient, now=now)
     _check_one_a_day(patient=patient, slot=new_slot, exclude=booking)
     old_slot_id = booking.slot_id
@@ -326,55 +406,49 @@ def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
     return booking
 
 
+@metrics.counts_booking_outcome("check_in", "checked_in")
 @transaction.atomic
 def booking_check_in(*, by, booking: Booking) -> Booking:
     """The patient (or a proxy) enters the waiting room, from BOOKING_CHECK_IN_OPENS_MINUTES
     (30) before the slot starts until it ends (422 outside that window). 403 for anyone
     else; 409 from any state but booked."""
     booking = _lock_booking(booking)
-    require("consult.check_in", by, booking, message="Only the patient or their proxies check in.")
-    now = timezone.now()
-    if booking.status == S.BOOKED:
-        opens = windows.check_in_opens(booking.slot)
-        if now < opens:
-            raise DomainError(
-                f"Check-in opens at {timezone.localtime(opens):%H:%M on %Y-%m-%d}, "
-                f"{settings.BOOKING_CHECK_IN_OPENS_MINUTES} minutes before the slot.",
-                code="check_in_not_open", kind=Kind.UNPROCESSABLE,
-            )
-        if now > booking.slot.ends_at:
-            raise DomainError("This slot has ended; check-in is closed.", code="check_in_closed", kind=Kind.UNPROCESSABLE)
+    _check_check_in(booking, by, timezone.now())
     return _transition(booking, S.CHECKED_IN, by=by, reason="checked in")
 
 
-def _lock_for_doctor(by, booking: Booking, permission: str = "consult.run_booking") -> Booking:
-    booking = Booking.objects.select_for_update().select_related("slot__doctor").get(pk=booking.pk)
-    require(permission, by, booking, message="Only the booking's doctor may do this.")
-    return booking
+def _lock_with_doctor(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().select_related("slot__doctor").get(pk=booking.pk)
 
 
+@metrics.counts_booking_outcome("start", "started")
 @transaction.atomic
 def booking_start(*, by, booking: Booking) -> Booking:
     """The booking's doctor admits a checked-in patient: the consultation begins.
     403 for anyone else; 409 from any state but checked in."""
-    return _transition(_lock_for_doctor(by, booking), S.IN_CONSULT, by=by, reason="consultation started")
+    booking = _lock_with_doctor(booking)
+    _check_start(booking, by, timezone.now())
+    return _transition(booking, S.IN_CONSULT, by=by, reason="consultation started")
 
 
+@metrics.counts_booking_outcome("complete", "completed")
 @transaction.atomic
 def booking_complete(*, by, booking: Booking) -> Booking:
     """The booking's doctor ends the consultation (409 unless in consultation). The doctor
     keeps reading the record for DOCTOR_RECORD_ACCESS_DAYS after this (consult.selectors)."""
-    return _transition(_lock_for_doctor(by, booking), S.COMPLETED, by=by, reason="consultation completed")
+    booking = _lock_with_doctor(booking)
+    _check_complete(booking, by, timezone.now())
+    return _transition(booking, S.COMPLETED, by=by, reason="consultation completed")
 
 
+@metrics.counts_booking_outcome("no_show", "no_show")
 @transaction.atomic
 def booking_mark_no_show(*, by, booking: Booking) -> Booking:
     """The patient did not come. Marked by the booking's doctor once the slot has started
     (422 before; 403 for anyone else), or by the no-show task acting as SYSTEM, which only
     passes bookings whose slot ended BOOKING_NO_SHOW_AFTER_MINUTES ago. The place is not
     released: its time has passed. 409 from a state that cannot become a no-show."""
-    booking = _lock_for_doctor(by, booking, "consult.mark_no_show")
-    if timezone.now() < booking.slot.starts_at and can_move(booking, S.NO_SHOW, table=BOOKING_STATES):
-        raise DomainError("The slot has not started yet; the patient cannot be a no-show.", code="too_early", kind=Kind.UNPROCESSABLE)
+    booking = _lock_with_doctor(booking)
+    _check_no_show(booking, by, timezone.now())
     automatic = by is SYSTEM
     return _transition(booking, S.NO_SHOW, by=by, reason="no-show (marked automatically)" if automatic else "no-show")

@@ -6,17 +6,18 @@ the transaction commits, so nobody hears of an admission that was rolled back.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
-from cloudhospital.states import StateTable, require_move, transition
+from cloudhospital.states import StateTable, actions_allowed, require_move, transition
 from consult import booking as booking_rules
 from consult import records
 from consult.diagnosis import diagnosis_clean
@@ -75,7 +76,39 @@ def _locked(consultation: Consultation) -> Consultation:
 
 def _require_doctor(user, consultation: Consultation) -> None:
     require("consult.conduct_consultation", user, consultation,
-            message="Only the booking's doctor may do this.", code="not_the_doctor")
+            message=_("Only the booking's doctor may do this."), code="not_the_doctor")
+
+
+# --- What may happen to a consultation now -------------------------------------------------
+# As in consult.booking: one check per API action, run by the verb on the locked row before
+# it acts and by `consultation_allowed_actions` for the client. Admitting and ending move
+# the booking too, so each also asks the booking's own check for that move.
+
+
+def _check_booking_move(action: str, consultation: Consultation, by, now: datetime) -> None:
+    refused = booking_rules.booking_refusal(action, consultation.booking, actor=by, at=now)
+    if refused is not None:
+        raise refused
+
+
+def _check_admit(consultation: Consultation, by, now: datetime) -> None:
+    _require_doctor(by, consultation)
+    require_move(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES)
+    _check_booking_move("start", consultation, by, now)
+
+
+def _check_end(consultation: Consultation, by, now: datetime) -> None:
+    _require_doctor(by, consultation)
+    require_move(consultation, C.ENDED, table=CONSULTATION_STATES)
+    _check_booking_move("complete", consultation, by, now)
+
+
+CONSULTATION_ACTIONS = {"admit": _check_admit, "end": _check_end}
+
+
+def consultation_allowed_actions(consultation: Consultation, *, actor, at: datetime | None = None) -> list[str]:
+    """The CONSULTATION_ACTIONS `actor` may take on `consultation` now: the API's `allowed_actions`."""
+    return actions_allowed(CONSULTATION_ACTIONS, consultation, by=actor, now=at)
 
 
 @transaction.atomic
@@ -85,10 +118,11 @@ def consultation_open(*, by, booking: Booking) -> Consultation:
     Only the booking's doctor, the patient or a proxy (403). Refuses a cancelled or no-show
     booking (409).
     """
-    require("consult.open_room", by, booking, message="Only the booking's doctor or the patient's family may open this room.")
+    require("consult.open_room", by, booking, message=_("Only the booking's doctor or the patient's family may open this room."))
     if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW):
-        raise DomainError(f"The booking is {booking.status}; there is no consultation.", code="booking_inactive")
-    consultation, _ = Consultation.objects.get_or_create(booking=booking)
+        raise DomainError(_("The booking is %(status)s; there is no consultation.") % {"status": booking.status},
+                          code="booking_inactive")
+    consultation, _created = Consultation.objects.get_or_create(booking=booking)
     return consultation
 
 
@@ -99,10 +133,9 @@ def consultation_admit(*, by, consultation: Consultation) -> Consultation:
     Only the booking's doctor (403); only from the waiting room (409 naming the state).
     """
     consultation = _locked(consultation)
-    _require_doctor(by, consultation)
-    require_move(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES)
-    booking_rules.booking_start(by=by, booking=consultation.booking)
     now = timezone.now()
+    _check_admit(consultation, by, now)
+    booking_rules.booking_start(by=by, booking=consultation.booking)
     consultation.admitted_at = consultation.started_at = now
     transition(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES, by=by, reason="patient admitted", now=now)
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "admitted", "at": now.isoformat()})
@@ -120,11 +153,12 @@ def consultation_record(*, by, consultation: Consultation, **fields) -> Consulta
     _require_doctor(by, consultation)
     unknown = set(fields) - set(CLINICAL_FIELDS)
     if unknown:
-        raise DomainError(f"Unknown field {sorted(unknown)[0]}.", code="invalid", field=sorted(unknown)[0], kind=Kind.INVALID)
+        raise DomainError(_("Unknown field %(field)s.") % {"field": sorted(unknown)[0]}, code="invalid",
+                          field=sorted(unknown)[0], kind=Kind.INVALID)
     if consultation.status == ConsultationStatus.WAITING:
-        raise DomainError("Admit the patient before writing the record.", code="invalid_transition")
+        raise DomainError(_("Admit the patient before writing the record."), code="invalid_transition")
     if consultation.status == ConsultationStatus.ENDED and timezone.now() > consultation.ended_at + RECORD_EDITABLE_AFTER_END:
-        raise DomainError("The record closed 24 hours after the consultation ended.", code="record_closed")
+        raise DomainError(_("The record closed 24 hours after the consultation ended."), code="record_closed")
     if "diagnosis" in fields:
         fields["diagnosis"] = diagnosis_clean(fields["diagnosis"])
         patient = consultation.booking.patient
@@ -144,10 +178,9 @@ def consultation_end(*, by, consultation: Consultation) -> Consultation:
     """The doctor ends the consultation: in_progress -> ended, booking completed, every
     socket in the room told and closed. Ending twice is a 409 naming the state."""
     consultation = _locked(consultation)
-    _require_doctor(by, consultation)
-    require_move(consultation, C.ENDED, table=CONSULTATION_STATES)
-    booking_rules.booking_complete(by=by, booking=consultation.booking)
     now = timezone.now()
+    _check_end(consultation, by, now)
+    booking_rules.booking_complete(by=by, booking=consultation.booking)
     transition(consultation, C.ENDED, table=CONSULTATION_STATES, by=by, reason="consultation ended", now=now)
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "ended", "at": now.isoformat()})
     return consultation
@@ -158,9 +191,9 @@ def chat_post(*, by, consultation: Consultation, role: str, text: str, relay: bo
     """Keep a chat message as part of the consultation and, unless the caller relays it
     itself (`relay=False`: the socket, which tells its sender when relaying fails), send it to
     the room after commit. Only the consultation's participants (403)."""
-    require("consult.chat", by, consultation, message="Only the consultation's participants may chat in it.")
+    require("consult.chat", by, consultation, message=_("Only the consultation's participants may chat in it."))
     if consultation.status == ConsultationStatus.ENDED:
-        raise DomainError("The consultation has ended.", code="consultation_ended")
+        raise DomainError(_("The consultation has ended."), code="consultation_ended")
     message = ChatMessage(consultation=consultation, sender=by, role=role, text=text)
     stamp(message, by=by, reason="chat")
     message.save()

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cloudhospital.models import Role
-from cloudhospital.permissions import is_doctor, is_signed_in, is_superuser, is_system
+from cloudhospital.permissions import in_policy_memo, is_doctor, is_signed_in, is_superuser, is_system, memoized
 from consult.models import Booking, BookingStatus, Consultation, Doctor, Patient, ProxyLink
 
 # --- Querysets: the objects a user may see -------------------------------------------------
@@ -108,6 +108,9 @@ def manages_patient(user, patient) -> bool:
     patient_id = _patient_id(patient)
     if patient_id is None or not is_signed_in(user):
         return False
+    if in_policy_memo():  # a list being rendered: the same queryset, read once
+        return patient_id in memoized(("patients_managed_by", user.pk),
+                                      lambda: set(patients_managed_by(user).values_list("pk", flat=True)))
     return patients_managed_by(user).filter(pk=patient_id).exists()
 
 
@@ -136,7 +139,8 @@ def is_hospital_admin_for(user, doctor) -> bool:
     """An admin of `doctor`'s hospital."""
     return bool(
         doctor is not None and is_signed_in(user) and user.role == Role.HOSPITAL_ADMIN
-        and doctor.hospital.admins.filter(pk=user.pk).exists()
+        and memoized(("hospital_admin", user.pk, doctor.hospital_id),
+                     lambda: doctor.hospital.admins.filter(pk=user.pk).exists())
     )
 
 

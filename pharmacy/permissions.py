@@ -11,7 +11,7 @@ from __future__ import annotations
 import rules
 from django.db.models import QuerySet
 
-from cloudhospital.permissions import is_hospital_admin, is_signed_in, is_superuser, is_system
+from cloudhospital.permissions import is_hospital_admin, is_signed_in, is_superuser, is_system, memoized
 from consult.permissions import manages_patient, patients_managed_by
 from pharmacy.models import Order, Pharmacy, PharmacyApiToken, PharmacyStaff
 from prescriptions.models import Prescription, PrescriptionStatus
@@ -57,7 +57,9 @@ def acts_for_pharmacy(actor, pharmacy) -> bool:
     token = getattr(actor, "token", None)
     if isinstance(token, PharmacyApiToken):
         return token.pharmacy_id == pharmacy.pk and token.revoked_at is None
-    return bool(is_signed_in(actor) and PharmacyStaff.objects.filter(user=actor, pharmacy=pharmacy).exists())
+    return bool(is_signed_in(actor) and memoized(
+        ("pharmacy_staff", actor.pk, pharmacy.pk),
+        lambda: PharmacyStaff.objects.filter(user=actor, pharmacy=pharmacy).exists()))
 
 
 @rules.predicate

@@ -21,12 +21,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.models import User
 from cloudhospital.permissions import SYSTEM, require, user_or_none
-from cloudhospital.states import StateTable, require_move, transition
+from cloudhospital.states import StateTable, actions_allowed, require_move, transition
 from consult.diagnosis import diagnosis_clean
 from consult.models import Consultation, ConsultationStatus
 from prescriptions import checks, signing
@@ -108,13 +109,13 @@ def withdrawal_handler_register(*, lock: Callable[[int], object], withdraw: Call
 
 def _locked_with_dependants(prescription: Prescription | int) -> Prescription:
     pk = prescription.pk if isinstance(prescription, Prescription) else prescription
-    for lock, _ in _withdrawal_handlers:
+    for lock, _withdraw in _withdrawal_handlers:
         lock(prescription_id=pk)
     return _locked(pk)
 
 
 def _withdraw_dependants(prescription: Prescription, *, by, reason: str) -> None:
-    for _, withdraw in _withdrawal_handlers:
+    for _lock, withdraw in _withdrawal_handlers:
         withdraw(prescription_id=prescription.pk, by=by, reason=reason)
 
 
@@ -124,7 +125,7 @@ def prescription_check_valid(prescription: Prescription, *, now: datetime | None
     signing) has run out. The beat task may not have run yet: the clock, not the task, decides."""
     if prescription.expires_at is not None and (now or timezone.now()) >= prescription.expires_at:
         raise DomainError(
-            f"The prescription expired at {timezone.localtime(prescription.expires_at):%Y-%m-%d %H:%M}.",
+            _("The prescription expired at %(when)s.") % {"when": f"{timezone.localtime(prescription.expires_at):%Y-%m-%d %H:%M}"},
             code="prescription_expired", field=field, kind=Kind.CONFLICT,
         )
 
@@ -134,7 +135,7 @@ def prescription_check_dispensable(prescription: Prescription, *, now: datetime 
     validity: what a pharmacy may fill."""
     if prescription.status != S.APPROVED:
         raise DomainError(
-            f"The prescription is {prescription.status}; only an approved prescription can be filled.",
+            _("The prescription is %(status)s; only an approved prescription can be filled.") % {"status": prescription.status},
             code="prescription_not_orderable", field="prescription", kind=Kind.CONFLICT,
         )
     prescription_check_valid(prescription, now=now, field="prescription")
@@ -143,15 +144,16 @@ def prescription_check_dispensable(prescription: Prescription, *, now: datetime 
 def _reason(reason: str | None, *, field: str = "reason") -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why.", code="reason_required", field=field, kind=Kind.INVALID)
+        raise DomainError(_("Say why."), code="reason_required", field=field, kind=Kind.INVALID)
     if len(reason) > REASON_MAX:
-        raise DomainError(f"At most {REASON_MAX} characters.", code="reason_too_long", field=field, kind=Kind.INVALID)
+        raise DomainError(_("At most %(limit)s characters.") % {"limit": REASON_MAX}, code="reason_too_long", field=field,
+                          kind=Kind.INVALID)
     return reason
 
 
 def _require_prescriber(by, consultation: Consultation) -> None:
     require("prescriptions.prescribe", by, consultation,
-            message="Only the consultation's doctor may prescribe for it.", code="not_the_doctor")
+            message=_("Only the consultation's doctor may prescribe for it."), code="not_the_doctor")
 
 
 def _require_prescribing_window(consultation: Consultation, now: datetime) -> None:
@@ -161,18 +163,20 @@ def _require_prescribing_window(consultation: Consultation, now: datetime) -> No
         now <= consultation.ended_at + PRESCRIBING_AFTER_END
     ):
         return
-    state = "has not started" if consultation.status == ConsultationStatus.WAITING else "ended more than 24 hours ago"
-    raise DomainError(f"The consultation {state}; prescribe while it is in progress or up to 24 hours after it ends.",
-                      code="prescribing_closed", field="consultation", kind=Kind.CONFLICT)
+    if consultation.status == ConsultationStatus.WAITING:
+        raise DomainError(_("The consultation has not started; prescribe while it is in progress or up to 24 hours "
+                            "after it ends."), code="prescribing_closed", field="consultation", kind=Kind.CONFLICT)
+    raise DomainError(_("The consultation ended more than 24 hours ago; prescribe while it is in progress or up to "
+                        "24 hours after it ends."), code="prescribing_closed", field="consultation", kind=Kind.CONFLICT)
 
 
 def _require_author(by, prescription: Prescription) -> None:
-    require("prescriptions.author", by, prescription, message="Only the prescribing doctor may do this.",
+    require("prescriptions.author", by, prescription, message=_("Only the prescribing doctor may do this."),
             code="not_the_prescriber")
 
 
 def _require_reviewer(by) -> None:
-    require("prescriptions.review", by, message="Only a review pharmacist of the hospital may review prescriptions.",
+    require("prescriptions.review", by, message=_("Only a review pharmacist of the hospital may review prescriptions."),
             code="not_a_review_pharmacist")
 
 
@@ -187,14 +191,14 @@ def _item_inputs(items: Sequence[ItemDraft]) -> list[checks.ItemInput]:
 def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool) -> list[checks.Finding]:
     if len(items) > settings.PRESCRIPTION_MAX_ITEMS:
         # 处方管理办法 art. 6: at most five medicines on one prescription.
-        raise DomainError(f"At most {settings.PRESCRIPTION_MAX_ITEMS} items on one prescription.",
+        raise DomainError(_("At most %(max)s items on one prescription.") % {"max": settings.PRESCRIPTION_MAX_ITEMS},
                           code="too_many_items", field="items", kind=Kind.INVALID)
     for index, item in enumerate(items):
         for name in ("route", "instructions"):
             value = getattr(item, name)
             limit = PrescriptionItem._meta.get_field(name).max_length
             if not isinstance(value, str) or len(value) > limit:
-                raise DomainError(f"At most {limit} characters.", code=f"{name}_invalid",
+                raise DomainError(_("At most %(limit)s characters.") % {"limit": limit}, code=f"{name}_invalid",
                                   field=f"items[{index}].{name}", kind=Kind.INVALID)
     return checks.prescription_check(patient=patient, items=_item_inputs(items), long_term=long_term)
 
@@ -266,7 +270,7 @@ def prescription_update(*, by: User, prescription: Prescription, diagnosis=_UNSE
     prescription = _locked(prescription)
     _require_author(by, prescription)
     if prescription.status != S.DRAFT:
-        raise DomainError(f"The prescription is {prescription.status}; only a draft can be edited.",
+        raise DomainError(_("The prescription is %(status)s; only a draft can be edited.") % {"status": prescription.status},
                           code="not_editable", kind=Kind.CONFLICT)
     if prescription.previous_id is None:
         _require_prescribing_window(prescription.consultation, timezone.now())
@@ -291,6 +295,63 @@ def content_hash(content: dict) -> str:
     return hashlib.sha256(signing.canonical_json(content)).hexdigest()
 
 
+# --- What may happen to a prescription now ------------------------------------------------
+# One check per API action, run by the verb on the locked row before it acts and by
+# `prescription_allowed_actions` for the client. What depends on the request (the items'
+# safety findings and the overrides at signing, a reason) is the verb's alone.
+
+
+def _revised(prescription: Prescription) -> bool:
+    """Whether a revision of `prescription` exists (read from `revision` when it was joined)."""
+    return getattr(prescription, "revision", None) is not None
+
+
+def _check_sign(prescription: Prescription, by, now: datetime) -> None:
+    _require_author(by, prescription)
+    require_move(prescription, S.SIGNED, table=PRESCRIPTION_STATES)
+    if prescription.previous_id is None:
+        _require_prescribing_window(prescription.consultation, now)
+
+
+def _check_approve(prescription: Prescription, by, now: datetime) -> None:
+    _require_reviewer(by)
+    require_move(prescription, S.APPROVED, table=PRESCRIPTION_STATES)
+    prescription_check_valid(prescription, now=now)
+
+
+def _check_reject(prescription: Prescription, by, now: datetime) -> None:
+    _require_reviewer(by)
+    require_move(prescription, S.REJECTED, table=PRESCRIPTION_STATES)
+
+
+def _check_revise(prescription: Prescription, by, now: datetime) -> None:
+    _require_author(by, prescription)
+    if prescription.status != S.REJECTED:
+        raise DomainError(_("The prescription is %(status)s; only a rejected one can be revised.") % {"status": prescription.status},
+                          code="invalid_transition", kind=Kind.CONFLICT)
+    if _revised(prescription):
+        raise DomainError(_("This prescription was already revised."), code="already_revised", kind=Kind.CONFLICT)
+
+
+def _check_void(prescription: Prescription, by, now: datetime) -> None:
+    _require_author(by, prescription)
+    require_move(prescription, S.VOIDED, table=PRESCRIPTION_STATES)
+
+
+PRESCRIPTION_ACTIONS = {
+    "sign": _check_sign,
+    "approve": _check_approve,
+    "reject": _check_reject,
+    "revise": _check_revise,
+    "void": _check_void,
+}
+
+
+def prescription_allowed_actions(prescription: Prescription, *, actor, at: datetime | None = None) -> list[str]:
+    """The PRESCRIPTION_ACTIONS `actor` may take on `prescription` now: the API's `allowed_actions`."""
+    return actions_allowed(PRESCRIPTION_ACTIONS, prescription, by=actor, now=at)
+
+
 @transaction.atomic
 def prescription_sign(*, by: User, prescription: Prescription, overrides: Mapping[str, str] | None = None) -> Saved:
     """The prescribing doctor signs a draft: draft -> signed, into the review queue.
@@ -304,15 +365,12 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
     409 naming the state when it is not a draft.
     """
     prescription = _locked(prescription)
-    _require_author(by, prescription)
-    require_move(prescription, S.SIGNED, table=PRESCRIPTION_STATES)
     now = timezone.now()
-    if prescription.previous_id is None:
-        _require_prescribing_window(prescription.consultation, now)
+    _check_sign(prescription, by, now)
     findings = prescription_findings(prescription)
     if overrides is not None and not (isinstance(overrides, Mapping) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
-        raise DomainError("Overrides are {finding key: reason}.", code="overrides_invalid", field="overrides", kind=Kind.INVALID)
+        raise DomainError(_("Overrides are {finding key: reason}."), code="overrides_invalid", field="overrides", kind=Kind.INVALID)
     accepted = checks.overrides_validate(findings=findings, reasons=overrides or {})
     prescription.issued_at = prescription.signed_at = now
     prescription.expires_at = now + valid_days()
@@ -333,11 +391,9 @@ def prescription_approve(*, by: User, prescription: Prescription, reason: str = 
     403 for anyone but a review pharmacist; 409 naming the state when it is not awaiting
     review, or `prescription_expired` when its validity has run out.
     """
-    _require_reviewer(by)
     prescription = _locked(prescription)
     now = timezone.now()
-    require_move(prescription, S.APPROVED, table=PRESCRIPTION_STATES)
-    prescription_check_valid(prescription, now=now)
+    _check_approve(prescription, by, now)
     prescription.reviewed_by, prescription.reviewed_at = by, now
     prescription.review_reason = (reason or "").strip()[:REASON_MAX]
     return _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
@@ -348,11 +404,10 @@ def prescription_reject(*, by: User, prescription: Prescription, reason: str) ->
     """A review pharmacist rejects a signed prescription with a reason: signed -> rejected,
     back to the doctor, who may revise it. 400 without a reason, 403 for anyone but a review
     pharmacist, 409 naming the state when it is not awaiting review."""
-    _require_reviewer(by)
     reason = _reason(reason)
     prescription = _locked(prescription)
-    require_move(prescription, S.REJECTED, table=PRESCRIPTION_STATES)
     now = timezone.now()
+    _check_reject(prescription, by, now)
     prescription.reviewed_by, prescription.reviewed_at, prescription.review_reason = by, now, reason
     return _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
 
@@ -366,13 +421,8 @@ def prescription_revise(*, by: User, prescription: Prescription) -> Saved:
     prescribing window does not apply: review may take longer than that.
     """
     old = _locked(prescription)
-    _require_author(by, old)
-    if old.status != S.REJECTED:
-        raise DomainError(f"The prescription is {old.status}; only a rejected one can be revised.",
-                          code="invalid_transition", kind=Kind.CONFLICT)
-    if Prescription.objects.filter(previous=old).exists():
-        raise DomainError("This prescription was already revised.", code="already_revised", kind=Kind.CONFLICT)
     now = timezone.now()
+    _check_revise(old, by, now)
     new = Prescription(
         consultation_id=old.consultation_id, patient_id=old.patient_id, doctor=by, diagnosis=old.diagnosis,
         long_term=old.long_term, notes=old.notes, version=old.version + 1, previous=old, created_at=now, updated_at=now,
@@ -396,9 +446,8 @@ def prescription_void(*, by: User, prescription: Prescription, reason: str) -> P
     409 naming the state otherwise (in review, rejected, dispensed, expired, voided)."""
     reason = _reason(reason)
     prescription = _locked_with_dependants(prescription)
-    _require_author(by, prescription)
-    require_move(prescription, S.VOIDED, table=PRESCRIPTION_STATES)
     now = timezone.now()
+    _check_void(prescription, by, now)
     prescription.voided_at, prescription.voided_reason = now, reason
     _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
     _withdraw_dependants(prescription, by=by, reason=f"The doctor voided the prescription: {reason}")
@@ -411,7 +460,7 @@ def prescription_expire(*, prescription: Prescription | int, by=SYSTEM, now: dat
     signing) has run out without dispensing; its live pharmacy order is withdrawn with it.
     Idempotent: returns False and changes nothing when it is already expired, was dispensed
     or voided meanwhile, or is not due yet. Only the system expires prescriptions (403)."""
-    require("prescriptions.expire", by, message="Prescriptions expire by the clock, not by hand.")
+    require("prescriptions.expire", by, message=_("Prescriptions expire by the clock, not by hand."))
     prescription = _locked_with_dependants(prescription)
     now = now or timezone.now()
     if prescription.status not in LIVE_STATUSES or prescription.expires_at is None or now < prescription.expires_at:
@@ -437,7 +486,7 @@ def prescription_dispense(*, prescription: Prescription | int, by, reason: str =
     its staff; 403 otherwise). 409 naming the state when it is not approved,
     `prescription_expired` when past validity.
     """
-    require("prescriptions.dispense", by, message="Only a pharmacy dispenses prescriptions.")
+    require("prescriptions.dispense", by, message=_("Only a pharmacy dispenses prescriptions."))
     prescription = _locked(prescription)
     now = timezone.now()
     require_move(prescription, S.DISPENSED, table=PRESCRIPTION_STATES)

@@ -12,7 +12,7 @@ import rules
 from django.db.models import Q, QuerySet
 
 from cloudhospital.models import Role, User
-from cloudhospital.permissions import is_doctor, is_signed_in, is_superuser, is_system
+from cloudhospital.permissions import is_doctor, is_signed_in, is_superuser, is_system, memoized
 from consult.permissions import is_booking_doctor, is_hospital_admin_for, patients_managed_by
 from prescriptions.models import Prescription, PrescriptionStatus
 
@@ -22,7 +22,12 @@ def is_review_pharmacist(user) -> bool:
     """An active `pharmacist` user with no pharmacy membership (see the module docstring)."""
     if not isinstance(user, User) or not is_signed_in(user) or user.role != Role.PHARMACIST:
         return False
-    return not User.objects.filter(pk=user.pk, pharmacy_membership__isnull=False).exists()
+    return not _has_pharmacy_membership(user)
+
+
+def _has_pharmacy_membership(user: User) -> bool:
+    return memoized(("pharmacy_member", user.pk),
+                    lambda: User.objects.filter(pk=user.pk, pharmacy_membership__isnull=False).exists())
 
 
 def review_pharmacists() -> QuerySet[User]:
@@ -36,8 +41,7 @@ def is_dispenser(actor) -> bool:
     pharmacy app's check (pharmacy.permissions)."""
     if getattr(actor, "token", None) is not None and getattr(actor, "pharmacy", None) is not None:
         return True
-    return bool(isinstance(actor, User) and is_signed_in(actor)
-                and User.objects.filter(pk=actor.pk, pharmacy_membership__isnull=False).exists())
+    return bool(isinstance(actor, User) and is_signed_in(actor) and _has_pharmacy_membership(actor))
 
 
 @rules.predicate

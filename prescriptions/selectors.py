@@ -2,6 +2,7 @@
 Who may see which prescription is prescriptions.permissions."""
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from consult.selectors import log_patient_data_read
@@ -14,7 +15,7 @@ def prescription_for(viewer, prescription_id, *, purpose: str, queryset: QuerySe
     pharmacist. Anyone else's id: not found."""
     prescription = queryset.filter(pk=prescription_id).first() if str(prescription_id).isdigit() else None
     if prescription is None:
-        raise DomainError("No prescription with this id among those you may see.", code="not_found",
+        raise DomainError(_("No prescription with this id among those you may see."), code="not_found",
                           kind=Kind.NOT_FOUND)
     grounds = (f"review of prescription {prescription.pk}" if prescription.doctor_id != getattr(viewer, "pk", None)
                else f"prescription {prescription.pk} ({prescription.status}) they wrote")
@@ -28,9 +29,10 @@ def review_queue() -> QuerySet[Prescription]:
 
 
 def prescriptions_for_display(queryset: QuerySet[Prescription]) -> QuerySet[Prescription]:
-    """Everything the list and detail render, in a fixed number of queries."""
+    """Everything the list and detail render, in a fixed number of queries (the consultation
+    and the revision too: `allowed_actions` reads them)."""
     return queryset.select_related(
-        "patient", "doctor", "reviewed_by", "revision", "doctor__doctor_profile__hospital"
+        "patient", "doctor", "reviewed_by", "revision", "doctor__doctor_profile__hospital", "consultation"
     ).prefetch_related(Prefetch("items", queryset=PrescriptionItem.objects.select_related("drug").order_by("position")))
 
 

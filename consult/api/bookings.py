@@ -7,6 +7,7 @@ check in, admit...) is decided by the domain function, which answers 403/409/422
 
 import django_filters
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -14,6 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from cloudhospital.api.actions import allowed_actions_field
+from cloudhospital.api import examples
+from cloudhospital.api.refusals import refuses
 from cloudhospital.api.filters import IdFilter
 from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from consult import booking as booking_domain
@@ -60,11 +64,12 @@ class BookingPatientSerializer(serializers.Serializer):
 class BookingSerializer(serializers.ModelSerializer):
     patient = BookingPatientSerializer()
     slot = SlotSerializer()
+    allowed_actions = allowed_actions_field(booking_domain.BOOKING_ACTIONS, booking_domain.booking_allowed_actions)
 
     class Meta:
         model = Booking
         fields = ["id", "status", "queue_number", "reason", "patient", "slot", "created_at", "checked_in_at",
-                  "started_at", "completed_at", "cancelled_at", "cancel_reason"]
+                  "started_at", "completed_at", "cancelled_at", "cancel_reason", "allowed_actions"]
         read_only_fields = fields
 
 
@@ -98,11 +103,12 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(self.get_serializer(booking).data, status=code, headers=headers or None)
 
     @extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER],
-                   summary="Book a slot for yourself or a family member")
+                   summary="Book a slot for yourself or a family member", examples=examples.BOOKING_CREATE)
+    @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking", "idempotency_key_reused", "conflict")
     def create(self, request):
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 80:
-            raise serializers.ValidationError({"Idempotency-Key": ["At most 80 characters."]})
+            raise serializers.ValidationError({"Idempotency-Key": [_("At most 80 characters.")]})
         data = BookingCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         booking, created = booking_domain.booking_create(by=request.user, idempotency_key=key, **data.validated_data)
@@ -111,6 +117,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=BookingCancelSerializer, responses={200: BookingSerializer}, summary="Cancel a booking")
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "too_late_to_cancel", "required", "conflict")
     def cancel(self, request, pk=None):
         data = BookingCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,6 +126,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=BookingRescheduleSerializer, responses={200: BookingSerializer}, summary="Move to another slot")
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "too_late_to_reschedule", "same_slot", "other_clinic", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking", "conflict")
     def reschedule(self, request, pk=None):
         data = BookingRescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -127,21 +135,25 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=None, responses={200: BookingSerializer}, summary="Check in to the waiting room")
     @action(detail=True, methods=["post"], url_path="check-in")
+    @refuses("forbidden", "invalid_transition", "check_in_not_open", "check_in_closed")
     def check_in(self, request, pk=None):
         return self._render(booking_domain.booking_check_in(by=request.user, booking=self.get_object()))
 
     @extend_schema(request=None, responses={200: BookingSerializer}, summary="Doctor: start the consultation")
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition")
     def start(self, request, pk=None):
         return self._render(booking_domain.booking_start(by=request.user, booking=self.get_object()))
 
     @extend_schema(request=None, responses={200: BookingSerializer}, summary="Doctor: complete the consultation")
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition")
     def complete(self, request, pk=None):
         return self._render(booking_domain.booking_complete(by=request.user, booking=self.get_object()))
 
     @extend_schema(request=None, responses={200: BookingSerializer}, summary="Doctor: mark a no-show")
     @action(detail=True, methods=["post"], url_path="no-show")
+    @refuses("forbidden", "invalid_transition", "too_early")
     def no_show(self, request, pk=None):
         return self._render(booking_domain.booking_mark_no_show(by=request.user, booking=self.get_object()))
 
@@ -169,6 +181,7 @@ class WorklistQuerySerializer(serializers.Serializer):
     date = CalendarDateField(required=False, help_text="Local date; today by default.")
 
 
+@refuses("permission_denied")
 @extend_schema(parameters=[WorklistQuerySerializer], summary="Doctor: my bookings for a day")
 class WorklistView(generics.ListAPIView):
     """The logged-in doctor's bookings for ?date= (default today), in consulting order, with
@@ -182,7 +195,7 @@ class WorklistView(generics.ListAPIView):
             return Booking.objects.none()
         doctor = getattr(self.request.user, "doctor_profile", None)
         if doctor is None:
-            raise PermissionDenied("The worklist is for doctors.")
+            raise PermissionDenied(_("The worklist is for doctors."))
         query = WorklistQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return doctor_worklist(doctor, query.validated_data.get("date") or timezone.localdate())

@@ -10,6 +10,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cloudhospital.api.actions import allowed_actions_field
+from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import StrictSerializer
 from consult import consultation as consult_rules
 from consult import signalling
@@ -30,12 +32,14 @@ class ConsultationSerializer(serializers.ModelSerializer):
     booking_status = serializers.CharField(source="booking.status", read_only=True)
     your_role = serializers.SerializerMethodField()
     diagnosis = DiagnosisSerializer(many=True, read_only=True)
+    allowed_actions = allowed_actions_field(consult_rules.CONSULTATION_ACTIONS, consult_rules.consultation_allowed_actions)
 
     class Meta:
         model = Consultation
         fields = [
             "id", "booking", "booking_status", "patient", "doctor", "slot_starts_at", "status", "your_role",
             "admitted_at", "started_at", "ended_at", "chief_complaint", "notes", "diagnosis", "follow_up_advice",
+            "allowed_actions",
         ]
         read_only_fields = fields
 
@@ -103,6 +107,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(self.get_serializer(consultation).data, status=code)
 
     @extend_schema(request=ConsultationOpenSerializer, responses={201: ConsultationSerializer}, summary="Open the consultation for a booking")
+    @refuses("forbidden", "booking_inactive", "invalid_transition")
     def create(self, request):
         data = ConsultationOpenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,6 +115,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self.render(consult_rules.consultation_open(by=request.user, booking=booking), status.HTTP_201_CREATED)
 
     @extend_schema(request=ConsultationRecordSerializer, responses={200: ConsultationSerializer}, summary="Doctor writes the record")
+    @refuses("not_the_doctor", "invalid", "invalid_transition", "record_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10")
     def partial_update(self, request, pk=None):
         consultation = self.get_object()
         data = ConsultationRecordSerializer(data=request.data)
@@ -118,11 +124,13 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor admits the waiting patient")
     @action(detail=True, methods=["post"])
+    @refuses("not_the_doctor", "invalid_transition")
     def admit(self, request, pk=None):
         return self.render(consult_rules.consultation_admit(by=request.user, consultation=self.get_object()))
 
     @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor ends the consultation")
     @action(detail=True, methods=["post"])
+    @refuses("not_the_doctor", "invalid_transition", "diagnosis_required", "diagnosis_invalid", "invalid_icd10")
     def end(self, request, pk=None):
         return self.render(consult_rules.consultation_end(by=request.user, consultation=self.get_object()))
 
@@ -132,6 +140,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         summary="Short-lived ticket for the signalling socket (mobile clients)",
     )
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "consultation_ended")
     def ticket(self, request, pk=None):
         from django.conf import settings
 
@@ -158,6 +167,7 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(methods=["GET"], responses={200: ChatMessageSerializer(many=True)}, summary="Chat messages")
     @extend_schema(methods=["POST"], request=ChatPostSerializer, responses={201: ChatMessageSerializer}, summary="Send a chat message")
     @action(detail=True, methods=["get", "post"])
+    @refuses("forbidden", "consultation_ended", "required")
     def messages(self, request, pk=None):
         if request.method == "GET":
             consultation = consultation_for(request.user, pk, purpose="chat_read", queryset=self.get_queryset())

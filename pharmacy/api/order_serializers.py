@@ -3,6 +3,7 @@ health record beyond the prescription's items), and the inputs of each step."""
 
 from rest_framework import serializers
 
+from cloudhospital.api.actions import allowed_actions_field
 from cloudhospital.api.serializers import CalendarDateTimeField, StrictSerializer
 from cloudhospital.identity import mask_mobile
 from pharmacy import orders
@@ -30,6 +31,14 @@ class OrderPharmacySerializer(serializers.Serializer):
     longitude = serializers.FloatField()
 
 
+def _family_actions(order, *, actor) -> list[str]:
+    return orders.order_allowed_actions(order, actor=actor, actions=orders.FAMILY_ORDER_ACTIONS)
+
+
+def _pharmacy_actions(order, *, actor) -> list[str]:
+    return orders.order_allowed_actions(order, actor=actor, actions=orders.PHARMACY_ORDER_ACTIONS)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     """The family's view. The pickup code appears only while the order waits at the counter."""
 
@@ -38,6 +47,7 @@ class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True)
     pickup_code = serializers.SerializerMethodField()
     fhir_url = serializers.SerializerMethodField()
+    allowed_actions = allowed_actions_field(orders.FAMILY_ORDER_ACTIONS, _family_actions)
 
     class Meta:
         model = Order
@@ -46,7 +56,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "delivery_address", "latitude", "longitude", "contact_name", "contact_phone", "promised_date",
             "pickup_code", "courier_name", "courier_phone", "tracking_number", "recipient_name", "received_at",
             "reassignments", "flagged_for_staff", "failure_reason", "created_at", "assigned_at", "accepted_at",
-            "ready_at", "dispatched_at", "completed_at", "updated_at", "fhir_url",
+            "ready_at", "dispatched_at", "completed_at", "updated_at", "fhir_url", "allowed_actions",
         ]
         read_only_fields = fields
 
@@ -110,6 +120,7 @@ class PharmacyOrderSerializer(serializers.ModelSerializer):
     verify_url = serializers.SerializerMethodField()
     accept_by = serializers.SerializerMethodField()
     pickup_attempts_left = serializers.SerializerMethodField()
+    allowed_actions = allowed_actions_field(orders.PHARMACY_ORDER_ACTIONS, _pharmacy_actions)
 
     class Meta:
         model = Order
@@ -117,7 +128,7 @@ class PharmacyOrderSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "prescription", "lines", "patient_name", "patient_phone", "delivery_address",
             "promised_date", "pickup_attempts_left", "courier_name", "courier_phone", "tracking_number",
             "recipient_name", "received_at", "reject_reason", "attempt", "assigned_at", "accept_by",
-            "accepted_at", "ready_at", "dispatched_at", "completed_at", "verify_url",
+            "accepted_at", "ready_at", "dispatched_at", "completed_at", "verify_url", "allowed_actions",
         ]
         read_only_fields = fields
 

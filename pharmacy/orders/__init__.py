@@ -6,6 +6,7 @@
 - `steps`: the pharmacy's steps, accept to hand-over, with the dispensing recorded;
 - `reassignment`: a rejected or overdue order moves to the next pharmacy, or fails;
 - `ending`: the family cancels, or a voided or expired prescription withdraws its orders;
+- `actions`: which actions may happen now (one check per API action, shared with the verbs);
 - `base`: what the steps share (locking, the pharmacy check, notices, queued jobs).
 
 Every verb locks the order row first (select_for_update), so a pharmacy accepting while the
@@ -24,6 +25,12 @@ from pharmacy.orders.states import (
     pickup_attempts_left,
     pickup_code_for_family,
 )
+from pharmacy.orders.actions import (
+    FAMILY_ORDER_ACTIONS,
+    ORDER_ACTIONS,
+    PHARMACY_ORDER_ACTIONS,
+    order_allowed_actions,
+)
 from pharmacy.orders.base import prescription_items
 from pharmacy.orders.placing import order_place
 from pharmacy.orders.steps import (
@@ -40,6 +47,7 @@ from pharmacy.orders.reassignment import order_reassign, orders_reassign_overdue
 
 __all__ = [
     "ORDER_STATES", "TRANSITIONS", "accept_by", "accept_timeout", "pickup_attempts_left", "pickup_code_for_family",
+    "ORDER_ACTIONS", "FAMILY_ORDER_ACTIONS", "PHARMACY_ORDER_ACTIONS", "order_allowed_actions",
     "prescription_items", "order_place", "order_accept", "order_deliver", "order_dispatch", "order_pick_up",
     "order_prepare", "order_ready", "order_reject", "order_cancel", "orders_lock_live", "orders_withdraw",
     "order_reassign", "orders_reassign_overdue",

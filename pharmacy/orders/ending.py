@@ -9,11 +9,13 @@ locks the order and then the prescription: one lock order, no deadlock.
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.models import User
-from cloudhospital.permissions import require
 from pharmacy.models import LIVE_ORDER_STATUSES, AssignmentOutcome, Order, OrderStatus
+from pharmacy.orders.actions import order_check
 from pharmacy.orders.base import TEXT_MAX, order_lock, order_notify, order_release
 from pharmacy.orders.states import order_transition
 from prescriptions.models import Prescription, PrescriptionStatus
@@ -28,7 +30,7 @@ def order_cancel(*, order: Order | int, by: User) -> Order:
     Errors: 409 naming any other state."""
     with transaction.atomic():
         order = order_lock(order)
-        require("pharmacy.cancel_order", by, order, message="Only the patient or their proxies may cancel this order.")
+        order_check("cancel", order, actor=by, at=timezone.now())
         order_transition(order, O.CANCELLED, by=by, reason="cancelled by the family")
         order_release(order, outcome=AssignmentOutcome.CANCELLED, reason="cancelled", by=by)
     return order
@@ -48,7 +50,7 @@ def orders_withdraw(*, prescription_id: int, by, reason: str) -> list[Order]:
     prescription is still live: only its void or expiry withdraws its orders."""
     status = Prescription.objects.filter(pk=prescription_id).values_list("status", flat=True).first()
     if status not in WITHDRAWN_PRESCRIPTION_STATUSES:
-        raise DomainError("Orders are withdrawn only when their prescription is voided or expires.",
+        raise DomainError(_("Orders are withdrawn only when their prescription is voided or expires."),
                           code="prescription_live", kind=Kind.CONFLICT)
     withdrawn = orders_lock_live(prescription_id=prescription_id)
     for order in withdrawn:

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import user_or_none
 from pharmacy.models import AssignmentOutcome, DispenseRecord, Order, OrderAssignment, OrderStatus, Pharmacy
+from pharmacy.orders.actions import order_check
 from pharmacy.orders.base import (
     NAME_MAX,
     actor_label,
@@ -27,10 +29,9 @@ from pharmacy.orders.base import (
     reassign_on_commit,
     text_clean,
 )
-from pharmacy.orders.states import order_require_move, order_transition
+from pharmacy.orders.states import order_transition
 from pharmacy.stock import stock_consume
 from prescriptions import lifecycle as rx_lifecycle
-from prescriptions.lifecycle import prescription_check_dispensable
 
 O = OrderStatus
 
@@ -42,12 +43,12 @@ def order_accept(*, order: Order | int, pharmacy: Pharmacy, by) -> Order:
     invalid (409 `signature_invalid`), prescription no longer approved or expired (409)."""
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
-        order_require_move(order, O.ACCEPTED)
+        order_check("accept", order, actor=by, at=timezone.now())
         prescription = order.prescription
-        prescription_check_dispensable(prescription)
         valid, why = rx_lifecycle.prescription_verify(prescription)
         if not valid:
-            raise DomainError(f"The prescription's signature does not verify: {why}", code="signature_invalid",
+            raise DomainError(_("The prescription's signature does not verify: %(why)s") % {"why": why},
+                              code="signature_invalid",
                               kind=Kind.CONFLICT)
         order.accepted_at = timezone.now()
         order_transition(order, O.ACCEPTED, by=by, reason=f"accepted by {actor_label(by)}"[:100], now=order.accepted_at)
@@ -63,6 +64,7 @@ def order_reject(*, order: Order | int, pharmacy: Pharmacy, by, reason: str) -> 
     reason = text_clean(reason, field="reason", required=True)
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
+        order_check("reject", order, actor=by, at=timezone.now())
         order.reject_reason = reason
         order_transition(order, O.REJECTED, by=by, reason=f"rejected: {reason}"[:100])
         OrderAssignment.objects.filter(order=order, attempt=order.attempt).update(
@@ -75,6 +77,7 @@ def order_prepare(*, order: Order | int, pharmacy: Pharmacy, by) -> Order:
     """accepted -> preparing. Errors: 404 another pharmacy's order, 409 any other state."""
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
+        order_check("preparing", order, actor=by, at=timezone.now())
         return order_transition(order, O.PREPARING, by=by, reason="preparing")
 
 
@@ -84,6 +87,7 @@ def order_ready(*, order: Order | int, pharmacy: Pharmacy, by) -> Order:
     another pharmacy's order, 409 a delivery order or any other state."""
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
+        order_check("ready", order, actor=by, at=timezone.now())
         order.pickup_code = f"{secrets.randbelow(10**6):06d}"
         order.pickup_code_attempts = 0
         order.ready_at = timezone.now()
@@ -108,10 +112,7 @@ def order_pick_up(*, order: Order | int, pharmacy: Pharmacy, by, pickup_code: st
     refusal = None
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
-        order_require_move(order, O.PICKED_UP)
-        if order.pickup_locked_at is not None:
-            raise DomainError("Too many wrong pickup codes: this order is locked; hospital staff will follow up.",
-                              code="pickup_locked", field="pickup_code", kind=Kind.CONFLICT)
+        order_check("picked-up", order, actor=by, at=timezone.now())
         if not (len(code) == 6 and hmac.compare_digest(code.encode(), order.pickup_code.encode())):
             # The count must survive the refusal, so it is saved and the error raised after commit.
             order.pickup_code_attempts += 1
@@ -119,11 +120,14 @@ def order_pick_up(*, order: Order | int, pharmacy: Pharmacy, by, pickup_code: st
             if left <= 0:
                 order.pickup_locked_at = timezone.now()
                 order.flagged_for_staff = True
-                refusal = DomainError("Wrong pickup code. Too many wrong codes: this order is now locked.",
+                refusal = DomainError(_("Wrong pickup code. Too many wrong codes: this order is now locked."),
                                       code="pickup_locked", field="pickup_code", kind=Kind.CONFLICT)
             else:
-                refusal = DomainError(f"Wrong pickup code; {left} attempt{'s' if left != 1 else ''} left.",
+                refusal = DomainError(_("Wrong pickup code; %(left)s attempts left.") % {"left": left},
                                       code="wrong_pickup_code", field="pickup_code", kind=Kind.UNPROCESSABLE)
+                if left == 1:
+                    refusal = DomainError(_("Wrong pickup code; 1 attempt left."), code="wrong_pickup_code",
+                                          field="pickup_code", kind=Kind.UNPROCESSABLE)
             stamp(order, by=by, reason="wrong pickup code")
             order.save(update_fields=["pickup_code_attempts", "pickup_locked_at", "flagged_for_staff"])
         else:
@@ -145,6 +149,7 @@ def order_dispatch(*, order: Order | int, pharmacy: Pharmacy, by, courier_name: 
     tracking_number = text_clean(tracking_number, field="tracking_number", required=True, limit=60)
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
+        order_check("out-for-delivery", order, actor=by, at=timezone.now())
         order.courier_name, order.courier_phone, order.tracking_number = courier_name, courier_phone, tracking_number
         order.dispatched_at = timezone.now()
         order_transition(order, O.OUT_FOR_DELIVERY, by=by, reason="out for delivery", now=order.dispatched_at)
@@ -165,12 +170,13 @@ def order_deliver(*, order: Order | int, pharmacy: Pharmacy, by, recipient_name:
     now = timezone.now()
     received_at = received_at or now
     if received_at > now + timedelta(minutes=5):
-        raise DomainError("The receipt time is in the future.", code="received_at_future", field="received_at",
+        raise DomainError(_("The receipt time is in the future."), code="received_at_future", field="received_at",
                           kind=Kind.INVALID)
     with transaction.atomic():
         order = order_lock_for_pharmacy(order, pharmacy=pharmacy, by=by)
+        order_check("delivered", order, actor=by, at=timezone.now())
         if order.dispatched_at and received_at < order.dispatched_at:
-            raise DomainError("The receipt time is before the order left the pharmacy.", code="received_at_early",
+            raise DomainError(_("The receipt time is before the order left the pharmacy."), code="received_at_early",
                               field="received_at", kind=Kind.INVALID)
         order.recipient_name, order.received_at = recipient_name, received_at
         _hand_over(order, by=by, pharmacist_name=pharmacist_name, to=O.DELIVERED)

@@ -3,20 +3,22 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cloudhospital.api.actions import allowed_actions_field
 from cloudhospital.api.serializers import StrictSerializer
 from prescriptions.checks import BLOCK, FREQUENCIES, WARN
-from prescriptions.lifecycle import ItemDraft
+from prescriptions.lifecycle import PRESCRIPTION_ACTIONS, ItemDraft, prescription_allowed_actions
 from prescriptions.models import Drug, Prescription, PrescriptionItem, SigningKey
 from prescriptions.signing import public_key_pem
 
 
 class DrugSerializer(serializers.ModelSerializer):
     therapeutic_class_display = serializers.CharField(source="get_therapeutic_class_display", read_only=True)
+    display_name = serializers.CharField(read_only=True, help_text="The generic name in the response's language.")
 
     class Meta:
         model = Drug
         fields = [
-            "id", "code", "generic_name", "generic_name_zh", "ingredient", "ingredient_zh", "atc_code", "form",
+            "id", "code", "generic_name", "generic_name_zh", "display_name", "ingredient", "ingredient_zh", "atc_code", "form",
             "strength", "strength_unit", "route", "therapeutic_class", "therapeutic_class_display",
             "usual_daily_dose", "max_daily_dose", "renal_contraindicated_below", "renal_cap_below",
             "renal_max_daily_dose", "renal_reduce_below", "renal_reduced_max_daily_dose", "prescription_only",
@@ -133,9 +135,11 @@ class OptionalReasonSerializer(StrictSerializer):
 
 
 class DrugBriefSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(read_only=True, help_text="The generic name in the response's language.")
+
     class Meta:
         model = Drug
-        fields = ["id", "code", "generic_name", "generic_name_zh", "form", "strength", "strength_unit"]
+        fields = ["id", "code", "generic_name", "generic_name_zh", "display_name", "form", "strength", "strength_unit"]
         read_only_fields = fields
 
 
@@ -167,6 +171,7 @@ class PrescriptionSerializer(serializers.ModelSerializer):
     revision = serializers.SerializerMethodField()
     items = ItemOutSerializer(many=True, read_only=True)
     diagnosis = PrescriptionDiagnosisSerializer(many=True, read_only=True)
+    allowed_actions = allowed_actions_field(PRESCRIPTION_ACTIONS, prescription_allowed_actions)
 
     class Meta:
         model = Prescription
@@ -175,6 +180,7 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "diagnosis", "long_term", "notes", "items", "created_at", "updated_at", "issued_at", "signed_at",
             "expires_at", "signature", "key_id", "content_hash", "signed_content", "override_reasons",
             "reviewed_by", "reviewed_at", "review_reason", "voided_at", "voided_reason", "dispensed_at",
+            "allowed_actions",
         ]
         read_only_fields = fields
 
