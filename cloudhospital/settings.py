@@ -308,6 +308,8 @@ STORAGES = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The load balancer probes over plain HTTP; the probes answer no data and set no cookie.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -318,6 +320,10 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Request limits -------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, only a
+# DEBUG server answers it (cloudhospital.probes).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- Logs: one JSON object per line in production, text with DEBUG (README "Operations") --
 # Every line carries the request id (django-guid: a well-formed incoming X-Request-ID is

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from cloudhospital import pages
+from cloudhospital import pages, probes
 from cloudhospital.forms import AdminPhoneAuthenticationForm, PhoneAuthenticationForm
 
 from cloudhospital.api.episode import PatientFhirView
@@ -29,6 +29,10 @@ api_patterns = [
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="cloudhospital/landing.html"), name="landing"),
+    # Probes for the load balancer and Prometheus (cloudhospital.probes); no login, no patient data.
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", probes.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path(
         "login/",

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from cloudhospital import metrics
 from cloudhospital.errors import DomainError
 from consult import consultation as consult_rules
 from consult import selectors, signalling
@@ -75,6 +76,13 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
         during the call, close with CLOSE_BACKEND_UNAVAILABLE so the client knows to retry,
         not to log in."""
         try:
+            await self._run(scope, receive, send)
+        finally:
+            if self.accepted:
+                metrics.SIGNALLING_SOCKETS.dec()
+
+    async def _run(self, scope, receive, send):
+        try:
             await super().__call__(scope, receive, send)
         except (RedisError, OSError, DatabaseError):
             log.warning("backend unavailable; closing the signalling socket", exc_info=True)
@@ -96,6 +104,7 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
     async def accept(self, subprotocol=None, headers=None):
         await super().accept(subprotocol, headers)
         self.accepted = True
+        metrics.SIGNALLING_SOCKETS.inc()  # and dec once the consumer has ended (__call__)
 
     async def connect(self):
         consultation_id = int(self.scope["url_route"]["kwargs"]["consultation_id"])
