@@ -32,3 +32,8 @@ def error_attrs(response) -> set[str | None]:
 
 def field_codes(response, attr: str) -> list[str]:
     return [error["code"] for error in errors(response) if error["attr"] == attr]
+
+
+def field_details(response, attr: str) -> list[str]:
+    """The messages for one field."""
+    return [error["detail"] for error in errors(response) if error["attr"] == attr]

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -49,3 +51,28 @@ def family(db):
 @pytest.fixture
 def stranger(db):
     return PatientFactory(full_name="Stranger")
+
+
+@pytest.fixture(autouse=True)
+def _refusals_are_declared(monkeypatch):
+    """Every refusal the API gives during the suite is one its schema declares
+    (tests/error_contract.py)."""
+    from cloudhospital.api.errors import ExceptionHandler
+    from tests import error_contract
+
+    original = ExceptionHandler.get_response
+    record = os.environ.get("ERROR_CONTRACT_RECORD")  # a file: note the refusals instead
+
+    def checked(self, exc, data):
+        response = original(self, exc, data)
+        request = self.context.get("request")
+        if request is not None and isinstance(data, dict) and "errors" in data:
+            codes = [e["code"] for e in data["errors"]]
+            if record:
+                error_contract.note(record, request.path, request.method, response.status_code, codes)
+                return response
+            problem = error_contract.undeclared(request.path, request.method, response.status_code, codes)
+            assert problem is None, problem + " — declare it with @refuses(...) on the view"
+        return response
+
+    monkeypatch.setattr(ExceptionHandler, "get_response", checked)

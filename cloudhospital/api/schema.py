@@ -15,7 +15,9 @@ import functools
 from collections import defaultdict
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from drf_spectacular.plumbing import is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
 from drf_standardized_errors.settings import package_settings
 from inflection import camelize
 from rest_framework import serializers
@@ -25,7 +27,8 @@ from cloudhospital.api.refusals import declared_codes, refusal_for
 
 # The codes DRF itself raises for each status, whatever the operation.
 GENERIC_CODES = {
-    "400": {"parse_error", "invalid"},
+    # Any text input, query parameters included, refuses NUL and lone surrogates.
+    "400": {"parse_error", "invalid", "null_characters_not_allowed", "surrogate_characters_not_allowed"},
     "401": {"not_authenticated", "authentication_failed"},
     "403": {"permission_denied"},
     "404": {"not_found"},
@@ -35,7 +38,10 @@ GENERIC_CODES = {
     "429": {"throttled"},
     "500": {"error"},
 }
-DOMAIN_STATUSES = ("400", "403", "404", "409", "422")
+# What DRF's fields answer for a malformed query parameter (views that validate their query
+# string with a serializer or a filter form, whichever the schema can see).
+QUERY_PARAMETER_CODES = {"required", "invalid", "invalid_choice", "min_value", "max_value", "max_length", "blank", "null"}
+GENERIC_STATUS = {code: status for status, codes in GENERIC_CODES.items() for code in codes}
 DESCRIPTIONS = {
     "400": "The input is malformed: `attr` names the field.",
     "401": "No valid credentials.",
@@ -81,10 +87,17 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             refusal = refusal_for(code)
             if refusal is not None:
                 by_status[str(HTTP_STATUS[refusal.kind])][code] = refusal
+            elif code in GENERIC_STATUS:  # e.g. a view's own PermissionDenied
+                by_status[GENERIC_STATUS[code]][code] = None
         return by_status
 
     def _get_allowed_error_status_codes(self) -> list[str]:
         return sorted(set(super()._get_allowed_error_status_codes()) | set(self._domain_codes()))
+
+    def _should_add_validation_error_response(self) -> bool:
+        # Every paginated list refuses a bad `page` or `page_size` (cloudhospital.api.pagination).
+        paginated = self._is_list_view() and self._get_paginator() is not None
+        return paginated or super()._should_add_validation_error_response()
 
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
         declared = status_code in self._domain_codes()
@@ -92,7 +105,22 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             return True
         if status_code not in GENERIC_CODES:  # 409, 422: only with declared refusals
             return False
+        if status_code == "400" and status_code not in responses and self._query_parameters():
+            return True  # a query parameter can be malformed
         return super()._should_add_error_response(responses, status_code)
+
+    def _query_parameters(self) -> list[dict]:
+        return [parameter for parameter in self._get_parameters() if parameter["in"] == "query"]
+
+    def _query_serializer_codes(self) -> set[str]:
+        """Error codes of the fields of serializers given as `parameters=[...]` (a view that
+        validates its query string with a serializer)."""
+        codes: set[str] = set()
+        for parameter in self.get_override_parameters():
+            if is_serializer(parameter) or (isinstance(parameter, type) and issubclass(parameter, serializers.Serializer)):
+                for field in get_serializer_fields_with_error_codes(get_flat_serializer_fields(parameter)):
+                    codes |= field.error_codes
+        return codes
 
     def _error_codes(self, status_code: str) -> set[str]:
         codes = set(GENERIC_CODES.get(status_code, ())) | set(self._domain_codes().get(status_code, {}))
@@ -101,6 +129,9 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 codes |= field.error_codes
             for extra in self._get_extra_validation_errors().values():
                 codes |= set(extra)
+            codes |= self._query_serializer_codes()
+            if self._query_parameters():
+                codes |= QUERY_PARAMETER_CODES
         return codes
 
     def _get_error_response_serializer(self, status_code: str):
@@ -122,6 +153,8 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def _refusal_examples(self, status_code: str) -> list[OpenApiExample]:
         examples = []
         for code, refusal in sorted(self._domain_codes().get(status_code, {}).items()):
+            if refusal is None:
+                continue
             attr = next((field for field in sorted(refusal.fields, key=str) if field), None)
             kind = "validation_error" if status_code == "400" else "client_error"
             examples.append(OpenApiExample(
