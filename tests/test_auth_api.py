@@ -5,6 +5,7 @@ from cloudhospital.identity import make_resident_id
 from cloudhospital.models import User
 from consult.models import Patient
 from tests.factories import PASSWORD, PatientFactory
+from tests.api_errors import error_attrs, error_detail
 
 pytestmark = pytest.mark.django_db
 
@@ -56,24 +57,24 @@ def test_full_id_number_never_appears_in_any_response(api):
 def test_register_refuses_bad_input_naming_the_field(api, overrides, field):
     response = register(api, **overrides)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in error_attrs(response)
     assert not User.objects.exists()
 
 
 def test_register_refuses_duplicate_id_number_and_phone(api):
     assert register(api).status_code == 201
     dup_id = register(api, phone="13800002222")
-    assert dup_id.status_code == 400 and "id_number" in dup_id.json()
+    assert dup_id.status_code == 400 and "id_number" in error_attrs(dup_id)
     other_id = make_resident_id(region="330203", birth_date=__import__("datetime").date(1970, 1, 1), sequence=1, sex="male")
     dup_phone = register(api, id_number=other_id, phone="+86 13800001111")
-    assert dup_phone.status_code == 400 and "phone" in dup_phone.json()
+    assert dup_phone.status_code == 400 and "phone" in error_attrs(dup_phone)
     assert User.objects.count() == 1
 
 
 def test_register_refuses_malformed_json(api):
     response = api.post("/api/auth/register/", data="{not json", content_type="application/json")
     assert response.status_code == 400
-    assert "JSON" in response.json()["detail"]
+    assert "JSON" in error_detail(response)
 
 
 def test_login_returns_token_and_me_describes_the_user(api, family):

@@ -17,6 +17,7 @@ from tests.factories import (
     UserFactory,
     doctor_in,
 )
+from tests.api_errors import error_attrs, error_code, error_detail, field_details
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_clinic_search_finds_chinese_name_and_filters(client_for, stranger):
     client = client_for(stranger.account)
     found = client.get("/api/clinics/", {"search": "高血压"}).json()["results"]
     assert [c["id"] for c in found] == [wanted.pk]
-    assert found[0]["hospital"] == {"id": hospital.pk, "name": "宁波市第一医院"}
+    assert found[0]["hospital"] == {"id": hospital.pk, "name": "宁波市第一医院", "name_en": "", "display_name": "宁波市第一医院"}
     assert found[0]["follow_up_only"] is True and found[0]["icd10_ranges"] == "I10-I15"
     by_specialty = client.get("/api/clinics/", {"specialty": "endocrinology"}).json()["results"]
     assert [c["name"] for c in by_specialty] == ["糖尿病云诊室"]
@@ -61,7 +62,7 @@ def test_doctor_list_shows_title_clinics_fee_and_next_available_slot(client_for,
     assert body["count"] == 1
     entry = body["results"][0]
     assert entry["title_name"] == "主任医师" and entry["fee"] == "50.00"
-    assert entry["clinics"] == [{"id": clinic.pk, "name": "高血压云诊室"}]
+    assert entry["clinics"] == [{"id": clinic.pk, "name": "高血压云诊室", "name_en": "", "display_name": "高血压云诊室"}]
     assert entry["next_available_slot"]["id"] == later.pk
 
 
@@ -112,7 +113,7 @@ def test_slot_list_date_filters_use_local_dates(client_for, stranger):
     assert client.get("/api/slots/", {"date_from": day, "date_to": day}).json()["count"] == 1
     assert client.get("/api/slots/", {"date_from": day + timedelta(days=1)}).json()["count"] == 0
     bad = client.get("/api/slots/", {"date_from": "tomorrow"})
-    assert bad.status_code == 400 and "date_from" in bad.json()
+    assert bad.status_code == 400 and "date_from" in error_attrs(bad)
     assert client.get("/api/slots/", {"date_from": day, "date_to": day - timedelta(days=1)}).status_code == 400
 
 
@@ -146,10 +147,10 @@ def test_post_booking_by_proxy_for_dependant(client_for, family):
 def test_post_booking_for_someone_elses_patient_is_400_naming_patient_and_books_nothing(client_for, family, stranger):
     _, father = family
     response = post_booking(client_for(stranger.account), father, SlotFactory())
-    assert response.status_code == 400 and "patient" in response.json()
+    assert response.status_code == 400 and "patient" in error_attrs(response)
     missing = client_for(stranger.account).post("/api/bookings/", {"patient": 999999, "slot": SlotFactory().pk, "reason": "x"})
     # Someone else's patient reads exactly like an id that does not exist.
-    assert missing.json()["patient"][0].replace("999999", str(father.pk)) == response.json()["patient"][0]
+    assert field_details(missing, "patient")[0].replace("999999", str(father.pk)) == field_details(response, "patient")[0]
     assert not Booking.objects.exists()
 
 
@@ -158,14 +159,14 @@ def test_post_booking_refusals_are_clear_4xx(client_for, stranger):
     full = SlotFactory(capacity=1)
     BookingFactory(slot=full)
     response = post_booking(client, stranger, full)
-    assert response.status_code == 409 and response.json()["code"] == "slot_full" and "full" in response.json()["detail"]
+    assert response.status_code == 409 and error_code(response) == "slot_full" and "full" in error_detail(response)
     clinic = HypertensionClinicFactory(name="高血压云诊室")
     response = post_booking(client, stranger, SlotFactory(doctor=doctor_in(clinic), clinic=clinic))
-    assert response.status_code == 422 and response.json()["code"] == "follow_up_only"
-    assert "follow-up" in response.json()["patient"][0]
+    assert response.status_code == 422 and error_code(response) == "follow_up_only"
+    assert "follow-up" in field_details(response, "patient")[0]
     assert post_booking(client, stranger, SlotFactory(), reason="").status_code == 400
     unknown_field = client.post("/api/bookings/", {"patient": stranger.pk, "slot": SlotFactory().pk, "reason": "x", "queue_number": 1})
-    assert unknown_field.status_code == 400 and "queue_number" in unknown_field.json()
+    assert unknown_field.status_code == 400 and "queue_number" in error_attrs(unknown_field)
     assert not Booking.objects.filter(patient=stranger).exists()
 
 
@@ -178,7 +179,7 @@ def test_idempotency_key_replay_returns_original_and_different_body_is_422(clien
     assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
     assert Booking.objects.count() == 1
     changed = post_booking(client, stranger, slot, reason="another reason", HTTP_IDEMPOTENCY_KEY="retry-123")
-    assert changed.status_code == 422 and changed.json()["code"] == "idempotency_key_reused"
+    assert changed.status_code == 422 and error_code(changed) == "idempotency_key_reused"
     assert Booking.objects.count() == 1
 
 
@@ -204,8 +205,8 @@ def test_cancel_endpoint_releases_the_place(client_for, stranger):
 def test_invalid_transition_answers_409_naming_the_current_state(client_for, stranger):
     booking = BookingFactory(patient=stranger, status=BookingStatus.CANCELLED)
     response = client_for(stranger.account).post(f"/api/bookings/{booking.pk}/cancel/", {})
-    assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
-    assert "cancelled" in response.json()["detail"]
+    assert response.status_code == 409 and error_code(response) == "invalid_transition"
+    assert "cancelled" in error_detail(response)
 
 
 def test_reschedule_endpoint_moves_the_booking(client_for, stranger):
@@ -232,7 +233,7 @@ def test_check_in_endpoint_window_and_doctor_actions(client_for, stranger):
 def test_check_in_too_early_is_422(client_for, stranger):
     booking = BookingFactory(patient=stranger)
     response = client_for(stranger.account).post(f"/api/bookings/{booking.pk}/check-in/")
-    assert response.status_code == 422 and response.json()["code"] == "check_in_not_open"
+    assert response.status_code == 422 and error_code(response) == "check_in_not_open"
 
 
 # --- the doctor's worklist --------------------------------------------------------------

@@ -10,6 +10,7 @@ from pharmacy.models import Stock
 from tests.fuzzing import fuzz_examples
 from tests.factories import PharmacyFactory, PharmacyStaffFactory, PatientFactory, StockFactory, UserFactory
 from tests.pharmacy.conftest import HOME, north_of_home
+from tests.api_errors import error_attrs
 
 pytestmark = pytest.mark.django_db
 STOCK = reverse("pharmacy-stock")
@@ -171,7 +172,9 @@ def test_directory_lists_nearest_pharmacies_with_distance_and_no_stock(client_fo
     with django_assert_max_num_queries(5):
         response = client.get(DIRECTORY, {"lat": HOME[0], "lng": HOME[1], "limit": 2})
     assert response.status_code == 200
-    rows = response.json()
+    body = response.json()
+    rows = body["results"]
+    assert body["count"] == 2 and body["next"] is None
     assert [row["name"] for row in rows] == ["Near", "Far"]
     assert rows[0]["distance_km"] == pytest.approx(1.0, abs=0.02) and rows[0]["id"] == near.pk and rows[1]["id"] == far.pk
     assert not {"stock", "on_hand", "available", "reserved"} & set(rows[0])
@@ -184,7 +187,7 @@ def test_directory_lists_nearest_pharmacies_with_distance_and_no_stock(client_fo
 )
 def test_directory_refuses_bad_coordinates_naming_the_field(client_for, params, field):
     response = client_for(PatientFactory().account).get(DIRECTORY, params)
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in error_attrs(response)
 
 
 def test_directory_needs_a_login():

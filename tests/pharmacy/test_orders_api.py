@@ -12,6 +12,7 @@ from pharmacy.access import token_create
 from pharmacy.models import Order, Stock
 from tests.factories import ApprovedPrescriptionFactory, PharmacyStaffFactory, UserFactory
 from tests.pharmacy.conftest import HOME, north_of_home
+from tests.api_errors import error_attrs, error_code, error_detail
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +48,8 @@ def test_prescription_pharmacies_lists_those_with_every_item_nearest_first(
     with django_assert_max_num_queries(12):
         response = proxy_client.get(f"/api/prescriptions/{rx.pk}/pharmacies/", {"lat": HOME[0], "lng": HOME[1]})
     assert response.status_code == 200
-    body = response.json()
-    assert [row["id"] for row in body] == [near.pk, far.pk]
+    body = response.json()["results"]
+    assert response.json()["count"] == 2 and [row["id"] for row in body] == [near.pk, far.pk]
     assert body[0]["distance_km"] == pytest.approx(1.0, abs=0.02)
     assert {"open_now", "next_opening", "closes_at"} <= set(body[0])
 
@@ -62,12 +63,12 @@ def test_prescription_pharmacies_of_someone_elses_prescription_is_404(client_for
 def test_prescription_pharmacies_refuses_a_prescription_not_approved(proxy_client, rx):
     type(rx).objects.filter(pk=rx.pk).update(status="dispensed")
     response = proxy_client.get(f"/api/prescriptions/{rx.pk}/pharmacies/", {"lat": 29.8, "lng": 121.5})
-    assert response.status_code == 409 and "dispensed" in response.json()["detail"]
+    assert response.status_code == 409 and "dispensed" in error_detail(response)
 
 
 def test_prescription_pharmacies_refuses_coordinates_out_of_range(proxy_client, rx):
     response = proxy_client.get(f"/api/prescriptions/{rx.pk}/pharmacies/", {"lat": 95, "lng": 121.5})
-    assert response.status_code == 400 and "lat" in response.json()
+    assert response.status_code == 400 and "lat" in error_attrs(response)
 
 
 # --- The family's orders -----------------------------------------------------------------------
@@ -91,7 +92,7 @@ def test_post_order_for_someone_elses_prescription_is_refused(client_for, strang
     pharmacy = stocked()
     response = client_for(stranger.account).post("/api/orders/", {"prescription": rx.pk, "kind": "pickup",
                                                                    "pharmacy": pharmacy.pk})
-    assert response.status_code == 400 and "prescription" in response.json()
+    assert response.status_code == 400 and "prescription" in error_attrs(response)
     assert not Stock.objects.filter(reserved__gt=0).exists()
 
 
@@ -106,7 +107,7 @@ def test_post_order_for_someone_elses_prescription_is_refused(client_for, strang
 def test_post_order_bad_input_is_400_naming_the_field(proxy_client, rx, stocked, body, field):
     stocked(delivering=True)
     response = proxy_client.post("/api/orders/", {"prescription": rx.pk, **body})
-    assert response.status_code == 400 and field in response.json(), response.json()
+    assert response.status_code == 400 and field in error_attrs(response), response.json()
     assert not Order.objects.exists()
 
 
@@ -114,7 +115,7 @@ def test_post_order_outside_every_delivery_radius_is_422(proxy_client, rx, stock
     stocked(delivering=True)
     response = proxy_client.post("/api/orders/", {"prescription": rx.pk, "kind": "delivery", "lat": 39.9,
                                                   "lng": 116.4, "address": "北京"})
-    assert response.status_code == 422 and response.json()["code"] == "outside_delivery_area"
+    assert response.status_code == 422 and error_code(response) == "outside_delivery_area"
 
 
 def test_a_pharmacy_token_cannot_place_orders(pharmacy_client, rx, stocked):
@@ -171,7 +172,7 @@ def test_voiding_through_the_api_withdraws_the_order_for_both_sides(proxy_client
     # The pharmacy learns the order is off, not the doctor's clinical reason.
     assert pharmacy_view["status"] == "withdrawn" and "改用缬沙坦单药" not in str(pharmacy_view)
     refused = shop.post(f"/api/pharmacy/orders/{order['id']}/ready/")
-    assert refused.status_code == 409 and "withdrawn" in refused.json()["detail"]
+    assert refused.status_code == 409 and "withdrawn" in error_detail(refused)
     assert not Stock.objects.filter(reserved__gt=0).exists()
 
 
@@ -229,7 +230,7 @@ def test_pharmacy_detail_and_verify_show_the_signature_check(proxy_client, pharm
     verify = client.get(f"/api/pharmacy/orders/{order['id']}/verify/").json()
     assert verify["valid"] is False and "differs" in verify["reason"]
     refused = client.post(f"/api/pharmacy/orders/{order['id']}/accept/")
-    assert refused.status_code == 409 and refused.json()["code"] == "signature_invalid"
+    assert refused.status_code == 409 and error_code(refused) == "signature_invalid"
 
 
 def test_staff_login_runs_the_pickup_flow_and_the_wrong_code_is_refused(proxy_client, client_for, rx, stocked):
@@ -238,14 +239,14 @@ def test_staff_login_runs_the_pickup_flow_and_the_wrong_code_is_refused(proxy_cl
     staff = client_for(PharmacyStaffFactory(pharmacy=pharmacy).user)
     url = f"/api/pharmacy/orders/{order['id']}"
     early = staff.post(f"{url}/picked-up/", {"pickup_code": "000000"})
-    assert early.status_code == 409 and early.json()["detail"] == "The order is placed; it cannot become picked_up."
+    assert early.status_code == 409 and error_detail(early) == "The order is placed; it cannot become picked_up."
     assert staff.post(f"{url}/accept/").json()["status"] == "accepted"
     assert staff.post(f"{url}/preparing/").json()["status"] == "preparing"
     assert staff.post(f"{url}/ready/").json()["status"] == "ready_for_pickup"
     code = proxy_client.get(f"/api/orders/{order['id']}/").json()["pickup_code"]
     wrong = staff.post(f"{url}/picked-up/", {"pickup_code": f"{(int(code) + 1) % 10**6:06d}"})
-    assert wrong.status_code == 422 and "4 attempts left" in wrong.json()["detail"]
-    assert wrong.json()["code"] == "wrong_pickup_code" and "pickup_code" in wrong.json()
+    assert wrong.status_code == 422 and "4 attempts left" in error_detail(wrong)
+    assert error_code(wrong) == "wrong_pickup_code" and "pickup_code" in error_attrs(wrong)
     done = staff.post(f"{url}/picked-up/", {"pickup_code": code})
     assert done.status_code == 200 and done.json()["status"] == "picked_up"
     assert proxy_client.get(f"/api/prescriptions/{rx.pk}/").json()["status"] == "dispensed"
@@ -265,7 +266,7 @@ def test_token_runs_the_delivery_flow_and_the_family_gets_fhir_medication_dispen
     assert out.status_code == 200 and out.json()["tracking_number"] == "SF1234567890"
     assert shop.post(f"{url}/delivered/", {"recipient_name": "张薇"}).json()["status"] == "delivered"
     again = shop.post(f"{url}/delivered/", {"recipient_name": "张薇"})
-    assert again.status_code == 409 and "delivered" in again.json()["detail"]
+    assert again.status_code == 409 and "delivered" in error_detail(again)
 
     bundle = proxy_client.get(f"/api/orders/{order['id']}/fhir/").json()
     Bundle.parse_obj(bundle)

@@ -8,6 +8,7 @@ from prescriptions.formulary import FORMULARY
 from prescriptions.models import Drug, SigningKey
 from prescriptions.signing import content_sign, signing_key_revoke, signing_key_rotate
 from tests.factories import PatientFactory, UserFactory
+from tests.api_errors import error_attrs
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_drug_filter_by_therapeutic_class(reader, formulary):
 
 def test_drug_filter_with_unknown_class_is_a_400_naming_it(reader, formulary):
     response = reader.get("/api/drugs/", {"therapeutic_class": "antibiotic"})
-    assert response.status_code == 400 and "therapeutic_class" in response.json()
+    assert response.status_code == 400 and "therapeutic_class" in error_attrs(response)
 
 
 def test_drug_detail_shows_the_renal_rule(reader, formulary):

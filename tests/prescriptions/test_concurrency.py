@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from prescriptions import lifecycle
 from prescriptions.models import Prescription, PrescriptionStatus
+from tests.api_errors import error_detail
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -64,7 +65,7 @@ def test_concurrent_sign_and_void_of_a_draft_exactly_one_wins(room, write):
         assert sorted([sign.status_code, void.status_code]) == [200, 409], (sign.content, void.content)
         loser = sign if sign.status_code == 409 else void
         final = Prescription.objects.get(pk=prescription.pk)
-        assert final.status in loser.json()["detail"]
+        assert final.status in error_detail(loser)
         assert final.status == (S.SIGNED if sign.status_code == 200 else S.VOIDED)
         # The loser left no trace: a voided draft was never signed, a signed one never voided.
         assert bool(final.signature) == (final.status == S.SIGNED)

@@ -9,6 +9,7 @@ from cloudhospital.models import Role
 from prescriptions import lifecycle
 from prescriptions.models import Prescription, PrescriptionItem, PrescriptionStatus
 from tests.factories import PatientFactory, PharmacyFactory, PharmacyStaffFactory, UserFactory
+from tests.api_errors import error_attrs, error_code, error_detail
 
 pytestmark = pytest.mark.django_db
 S = PrescriptionStatus
@@ -60,24 +61,24 @@ def test_create_returns_warnings_on_save(doctor_api, room):
 )
 def test_create_refuses_bad_items_naming_the_field_and_saves_nothing(doctor_api, room, bad_item, field):
     response = doctor_api.post("/api/prescriptions/", body(room, items=[item(**bad_item)]), format="json")
-    assert response.status_code == 400 and field in response.json(), response.json()
+    assert response.status_code == 400 and field in error_attrs(response), response.json()
     assert not Prescription.objects.exists() and not PrescriptionItem.objects.exists()
 
 
 def test_create_refuses_someone_elses_consultation_naming_the_field(client_for, room):
     other_doctor = UserFactory(role=Role.DOCTOR)
     response = client_for(other_doctor).post("/api/prescriptions/", body(room), format="json")
-    assert response.status_code == 400 and "consultation" in response.json()
+    assert response.status_code == 400 and "consultation" in error_attrs(response)
     response = client_for(room.proxy).post("/api/prescriptions/", body(room), format="json")
-    assert response.status_code == 400 and "consultation" in response.json()
+    assert response.status_code == 400 and "consultation" in error_attrs(response)
     assert not Prescription.objects.exists()
 
 
 def test_create_refuses_a_missing_diagnosis(doctor_api, room):
     response = doctor_api.post("/api/prescriptions/", body(room, diagnosis=[]), format="json")
-    assert response.status_code == 400 and "diagnosis" in response.json()
+    assert response.status_code == 400 and "diagnosis" in error_attrs(response)
     response = doctor_api.post("/api/prescriptions/", body(room, diagnosis=[{"code": "high bp"}]), format="json")
-    assert response.status_code == 400 and "diagnosis[0].code" in response.json()
+    assert response.status_code == 400 and "diagnosis[0].code" in error_attrs(response)
 
 
 def test_patch_edits_a_draft_and_refuses_after_signing(doctor_api, write, room):
@@ -86,10 +87,10 @@ def test_patch_edits_a_draft_and_refuses_after_signing(doctor_api, write, room):
     response = doctor_api.patch(f"/api/prescriptions/{prescription.pk}/", {"items": new_items}, format="json")
     assert response.status_code == 200, response.json()
     assert [i["drug"]["code"] for i in response.json()["items"]] == ["LOSA-T50", "HCTZ-T25"]
-    assert "findings" in response.json()
+    assert "findings" in error_attrs(response)
     lifecycle.prescription_sign(by=room.doctor_user, prescription=prescription)
     response = doctor_api.patch(f"/api/prescriptions/{prescription.pk}/", {"notes": "x"}, format="json")
-    assert response.status_code == 409 and "signed" in response.json()["detail"]
+    assert response.status_code == 409 and "signed" in error_detail(response)
     assert doctor_api.put(f"/api/prescriptions/{prescription.pk}/", body(room), format="json").status_code == 405
 
 
@@ -108,7 +109,7 @@ def test_sign_with_overrides_then_verify(doctor_api, write, line):
     prescription = write(line("METF-T500", 1000, "bid"))
     url = f"/api/prescriptions/{prescription.pk}/"
     response = doctor_api.post(url + "sign/", {}, format="json")
-    assert response.status_code == 422 and response.json()["code"] == "override_reason_required"
+    assert response.status_code == 422 and error_code(response) == "override_reason_required"
     response = doctor_api.post(url + "sign/", {"overrides": {"renal_dose_cap:0": "血糖控制差，已告知风险"}}, format="json")
     assert response.status_code == 200, response.json()
     data = response.json()
@@ -121,7 +122,7 @@ def test_sign_with_overrides_then_verify(doctor_api, write, line):
 def test_sign_refuses_a_block_with_422(doctor_api, write, line):
     prescription = write(line("AMLO-T5", 15))
     response = doctor_api.post(f"/api/prescriptions/{prescription.pk}/sign/", {}, format="json")
-    assert response.status_code == 422 and response.json()["code"] == "safety_block"
+    assert response.status_code == 422 and error_code(response) == "safety_block"
 
 
 def test_verify_answers_invalid_after_a_direct_database_change(doctor_api, write):
@@ -163,7 +164,7 @@ def test_review_queue_approve_reject_revise_void_through_the_api(client_for, doc
     response = doctor_api.post(f"/api/prescriptions/{first.pk}/void/", {"reason": "患者改用其他方案"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "voided"
     response = doctor_api.post(f"/api/prescriptions/{first.pk}/void/", {"reason": "again"}, format="json")
-    assert response.status_code == 409 and "voided" in response.json()["detail"]
+    assert response.status_code == 409 and "voided" in error_detail(response)
 
 
 def test_review_queue_is_for_review_pharmacists_only(client_for, room, write):
@@ -310,4 +311,4 @@ def test_expired_prescription_cannot_be_approved_through_the_api(client_for, wri
     prescription = write(sign=True)
     Prescription.objects.filter(pk=prescription.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client_for(review_pharmacist).post(f"/api/prescriptions/{prescription.pk}/approve/", {}, format="json")
-    assert response.status_code == 409 and response.json()["code"] == "prescription_expired"
+    assert response.status_code == 409 and error_code(response) == "prescription_expired"
