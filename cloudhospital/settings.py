@@ -174,6 +174,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is delivered again; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below: JSON lines too
 CELERY_TIMEZONE = "Asia/Shanghai"
 # A task whose worker died unacknowledged is handed out again after this many seconds (the
 # Redis transport's default is an hour). Five minutes: longer than any task runs (the relay
