@@ -282,7 +282,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"BookingStatusEnum": "consult.models.visits.BookingStatus"},
+    # spectacular's enum hook, except for the per-operation error code enums.
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "ENUM_NAME_OVERRIDES": {
+        "BookingStatusEnum": "consult.models.visits.BookingStatus",
+        # The error shape's `type` (cloudhospital.api.schema).
+        "ClientErrorTypeEnum": ["client_error"],
+        "ServerErrorTypeEnum": ["server_error"],
+        "BadRequestTypeEnum": ["validation_error", "client_error"],
+        # `allowed_actions` of each object type (cloudhospital.api.actions).
+        "BookingActionEnum": "consult.booking.BOOKING_ACTIONS",
+        "ConsultationActionEnum": "consult.consultation.CONSULTATION_ACTIONS",
+        "PrescriptionActionEnum": "prescriptions.lifecycle.PRESCRIPTION_ACTIONS",
+        "OrderActionEnum": "pharmacy.orders.actions.FAMILY_ORDER_ACTIONS",
+        "PharmacyOrderActionEnum": "pharmacy.orders.actions.PHARMACY_ORDER_ACTIONS",
+    },
 }
 
 # --- I18N, time -----------------------------------------------------------------------

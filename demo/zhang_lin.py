@@ -235,8 +235,8 @@ def run(story: Story) -> dict:
     story.step("The family chooses home delivery; the nearest delivering pharmacy with stock takes it")
     nearby = story.call("GET", f"/api/prescriptions/{prescription['id']}/pharmacies/", token=family,
                         params={"lat": HOME["lat"], "lng": HOME["lng"]})
-    nearby = nearby.get("results", nearby) if isinstance(nearby, dict) else nearby
-    story.say(f"{len(nearby)} pharmacies have everything; nearest: {nearby[0]['name']} ({nearby[0]['distance_km']} km)")
+    count, nearby = nearby["count"], nearby["results"]
+    story.say(f"{count} pharmacies have everything; nearest: {nearby[0]['name']} ({nearby[0]['distance_km']} km)")
     order = story.call("POST", "/api/orders/", token=family, json={
         "prescription": prescription["id"], "kind": "delivery", "address": HOME["address"], "lat": HOME["lat"], "lng": HOME["lng"],
         "contact_name": "张薇 Zhang Wei", "contact_phone": phone})

@@ -103,8 +103,8 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         patient = self.get_object()
         require_manager(request.user, patient)
         if request.method == "GET":
-            links = patient.proxy_links.select_related("proxy")
-            return Response(ProxySerializer(links, many=True).data)
+            page = self.paginate_queryset(patient.proxy_links.select_related("proxy").order_by("id"))
+            return self.get_paginated_response(ProxySerializer(page, many=True).data)
         data = ProxyAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         link = records.proxy_add(by=request.user, patient=patient, **data.validated_data)

@@ -5,7 +5,7 @@ pharmacy.selectors, so a foreign id is a 404."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -13,6 +13,9 @@ from rest_framework.views import APIView
 
 from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
 from cloudhospital.errors import DomainError, Kind
+from cloudhospital.api import examples
+from cloudhospital.api.refusals import refuses
+from cloudhospital.api.pagination import query_without_paging
 from pharmacy import dispatch, orders
 from pharmacy.api.order_serializers import (
     DeliverSerializer,
@@ -43,8 +46,13 @@ def _parsed(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
-class PrescriptionPharmaciesView(APIView):
-    """Pharmacies with every item of an approved prescription available, nearest first."""
+class PrescriptionPharmaciesView(generics.GenericAPIView):
+    """Pharmacies with every item of an approved prescription available, nearest first:
+    the `limit` nearest, paginated like every list."""
+
+    serializer_class = CandidateSerializer
+    queryset = Pharmacy.objects.none()  # the candidates are computed, not filtered (pharmacy.dispatch)
+    filter_backends: list = []
 
     @extend_schema(
         parameters=[
@@ -57,11 +65,12 @@ class PrescriptionPharmaciesView(APIView):
     )
     def get(self, request, pk: int):
         prescription = get_object_or_404(prescriptions_orderable_by(request.user), pk=pk)
-        query = PharmaciesQuerySerializer(data=request.query_params.dict())
+        query = PharmaciesQuerySerializer(data=query_without_paging(request))
         query.is_valid(raise_exception=True)
         rx_lifecycle.prescription_check_dispensable(prescription)
         candidates = dispatch.pharmacies_with_stock(items=orders.prescription_items(prescription), **query.validated_data)
-        return Response(CandidateSerializer(candidates, many=True).data)
+        page = self.paginate_queryset(candidates)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -79,7 +88,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return orders_for_display(orders_visible_to(self.request.user))
 
     def _render(self, order, status_code=status.HTTP_200_OK) -> Response:
-        return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data, status=status_code)
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data, status=status_code)
 
     @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
     def create(self, request):
@@ -149,7 +158,7 @@ class PharmacyOrderViewSet(PharmacySideMixin, mixins.ListModelMixin, mixins.Retr
         return Response(PharmacyOrderDetailSerializer(order, context=context).data)
 
     def _render(self, order) -> Response:
-        return Response(PharmacyOrderSerializer(self.get_queryset().get(pk=order.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
     def _step(self, verb, serializer_class=EmptySerializer, **extra) -> Response:
         order = self.get_object()

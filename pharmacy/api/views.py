@@ -15,6 +15,8 @@ from rest_framework.views import APIView
 
 from cloudhospital.api.authentication import ExpiringTokenAuthentication
 from cloudhospital.api.parsers import SafeJSONParser
+from cloudhospital.api.pagination import query_without_paging
+from cloudhospital.api.refusals import refuses
 from pharmacy import dispatch
 from pharmacy.access import pharmacy_for
 from pharmacy.api.serializers import (
@@ -99,8 +101,13 @@ class StockView(PharmacySideMixin, generics.ListAPIView):
         return Response(StockUploadResultSerializer(body).data)
 
 
-class PharmacyDirectoryView(APIView):
-    """Nearest active pharmacies to a point, with distance and opening; no stock figures."""
+class PharmacyDirectoryView(generics.GenericAPIView):
+    """Nearest active pharmacies to a point, with distance and opening; no stock figures:
+    the `limit` nearest, paginated like every list."""
+
+    serializer_class = CandidateSerializer
+    queryset = Pharmacy.objects.none()  # the candidates are computed, not filtered (pharmacy.dispatch)
+    filter_backends: list = []
 
     @extend_schema(
         parameters=[
@@ -112,7 +119,8 @@ class PharmacyDirectoryView(APIView):
         summary="Pharmacies near a point",
     )
     def get(self, request):
-        query = NearQuerySerializer(data=request.query_params.dict())
+        query = NearQuerySerializer(data=query_without_paging(request))
         query.is_valid(raise_exception=True)
         candidates = dispatch.pharmacies_near(**query.validated_data)
-        return Response(CandidateSerializer(candidates, many=True).data)
+        page = self.paginate_queryset(candidates)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -111,7 +111,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response(PrescriptionSavedSerializer(prescription, context=context).data, status=status_code)
 
     def _render(self, prescription) -> Response:
-        return Response(PrescriptionSerializer(self.get_queryset().get(pk=prescription.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=prescription.pk)).data)
 
     @extend_schema(request=PrescriptionCreateSerializer, responses={201: PrescriptionSavedSerializer})
     def create(self, request):
@@ -183,7 +183,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Signed prescriptions awaiting review, oldest first (review pharmacists only)."""
         require("prescriptions.review", request.user, message="The review queue is for the hospital's review pharmacists.")
         page = self.paginate_queryset(prescriptions_for_display(review_queue()))
-        return self.get_paginated_response(PrescriptionSerializer(page, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=OptionalReasonSerializer, responses=PrescriptionSerializer)
     @action(detail=True, methods=["post"])
