@@ -24,7 +24,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cloudhospital import metrics
-from cloudhospital import metrics
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.outbox import outbox_add
@@ -169,7 +168,6 @@ def _replay(*, by, idempotency_key: str, fingerprint: str) -> Booking | None:
     return original
 
 
-@metrics.counts_booking_outcome("create", "created", replayed="replayed")
 @metrics.counts_booking_outcome("create", "created", replayed="replayed")
 def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency_key: str = "") -> tuple[Booking, bool]:
     """Book `patient` into `slot` on behalf of `by`, the patient or a proxy acting for them.
@@ -347,7 +345,6 @@ def booking_allowed_actions(booking: Booking, *, actor, at: datetime | None = No
 
 
 @metrics.counts_booking_outcome("cancel", "cancelled")
-@metrics.counts_booking_outcome("cancel", "cancelled")
 @transaction.atomic
 def booking_cancel(*, by, booking: Booking, reason: str = "") -> Booking:
     """Cancel a booking and give its place back at once.
@@ -376,7 +373,6 @@ def _notify_cancelled_on_commit(booking: Booking) -> None:
     outbox_add("consult.tasks.booking_cancelled_notify", booking.pk)
 
 
-@metrics.counts_booking_outcome("reschedule", "rescheduled")
 @metrics.counts_booking_outcome("reschedule", "rescheduled")
 @transaction.atomic
 def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
@@ -411,7 +407,6 @@ def booking_reschedule(*, by, booking: Booking, new_slot: Slot) -> Booking:
 
 
 @metrics.counts_booking_outcome("check_in", "checked_in")
-@metrics.counts_booking_outcome("check_in", "checked_in")
 @transaction.atomic
 def booking_check_in(*, by, booking: Booking) -> Booking:
     """The patient (or a proxy) enters the waiting room, from BOOKING_CHECK_IN_OPENS_MINUTES
@@ -427,7 +422,6 @@ def _lock_with_doctor(booking: Booking) -> Booking:
 
 
 @metrics.counts_booking_outcome("start", "started")
-@metrics.counts_booking_outcome("start", "started")
 @transaction.atomic
 def booking_start(*, by, booking: Booking) -> Booking:
     """The booking's doctor admits a checked-in patient: the consultation begins.
@@ -438,7 +432,6 @@ def booking_start(*, by, booking: Booking) -> Booking:
 
 
 @metrics.counts_booking_outcome("complete", "completed")
-@metrics.counts_booking_outcome("complete", "completed")
 @transaction.atomic
 def booking_complete(*, by, booking: Booking) -> Booking:
     """The booking's doctor ends the consultation (409 unless in consultation). The doctor
@@ -448,7 +441,6 @@ def booking_complete(*, by, booking: Booking) -> Booking:
     return _transition(booking, S.COMPLETED, by=by, reason="consultation completed")
 
 
-@metrics.counts_booking_outcome("no_show", "no_show")
 @metrics.counts_booking_outcome("no_show", "no_show")
 @transaction.atomic
 def booking_mark_no_show(*, by, booking: Booking) -> Booking:
