@@ -10,7 +10,7 @@ PORT   ?= 8000
 # PRESCRIPTION_SIGNING_SECRET.
 export DEBUG ?= 1
 
-.PHONY: install run serve migrate seed test demo worker beat clean
+.PHONY: install run serve migrate seed test demo worker beat messages clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test: install
 ## when DATABASE_URL and REDIS_URL are set).
 demo: install
 	$(BIN)/python demo/zhang_lin.py
+
+## Refresh the Chinese catalogue from the code and templates, then compile it (needs GNU gettext).
+MESSAGES_IGNORE := --ignore=.venv --ignore=tests --ignore=bench --ignore=demo --ignore=scripts --ignore=staticfiles
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --add-location=file $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
 worker: install
 	$(BIN)/celery -A cloudhospital worker --loglevel=info

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile
@@ -40,7 +41,7 @@ def login_identifier(request: HttpRequest, credentials: dict | None) -> str:
 def lockout_response(request, original_response=None, credentials=None):
     """Answer a locked-out login with 429 and a message a person can act on."""
     return JsonResponse(
-        {"detail": "Too many failed logins for this phone number. Try again in 15 minutes.", "code": "locked_out"},
+        {"detail": _("Too many failed logins for this phone number. Try again in 15 minutes."), "code": "locked_out"},
         status=429,
     )
 
@@ -53,14 +54,29 @@ def user_login(*, request: HttpRequest, phone: str, password: str) -> IssuedToke
     """
     try:
         normalised = normalise_mobile(phone)
-    except IdentityError as exc:
-        raise DomainError(str(exc), code="invalid_phone", field="phone", kind=Kind.INVALID) from None
+    except IdentityError:
+        raise DomainError(_("Enter a mainland mobile number: 11 digits starting with 13-19."), code="invalid_phone",
+                          field="phone", kind=Kind.INVALID) from None
     user = authenticate(request=request, phone=normalised, password=password)
     if user is None or not user.is_active:
-        raise DomainError("Wrong phone number or password.", code="bad_credentials", kind=Kind.INVALID)
+        raise DomainError(_("Wrong phone number or password."), code="bad_credentials", kind=Kind.INVALID)
     return token_issue(user=user)
 
 
 def user_logout(*, user) -> None:
     """Log the user out everywhere: every API token and their unspent signalling tickets."""
     tokens_revoke_all(user=user)
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Save the language the user reads messages and pages in ("" follows the browser).
+
+    An unknown language raises DomainError (invalid_language, 400)."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise DomainError(
+            _("Choose one of: %(languages)s, or empty to follow the browser.")
+            % {"languages": ", ".join(code for code, _name in settings.LANGUAGES)},
+            code="invalid_language", field="language", kind=Kind.INVALID,
+        )
+    user.language = language
+    user.save(update_fields=["language"])

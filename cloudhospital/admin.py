@@ -14,7 +14,7 @@ class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
     search_fields = ["phone", "full_name"]
     fieldsets = [
         (None, {"fields": ["phone", "password"]}),
-        ("Person", {"fields": ["full_name", "role"]}),
+        ("Person", {"fields": ["full_name", "role", "language"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]

@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 # ASCII digits only: `\d` and int() also take full-width (３) and Arabic-Indic (٣) digits,
@@ -51,15 +53,15 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     """
     number = ascii_form(value).upper()
     if not ID_PATTERN.match(number):
-        raise IdentityError("A resident ID number has 17 digits followed by a digit or X.")
+        raise IdentityError(_("A resident ID number has 17 digits followed by a digit or X."))
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise IdentityError("The birth date inside the ID number is not a real date.") from None
+        raise IdentityError(_("The birth date inside the ID number is not a real date.")) from None
     if birth < EARLIEST_BIRTH or birth > (today or date.today()):
-        raise IdentityError("The birth date inside the ID number is out of range.")
+        raise IdentityError(_("The birth date inside the ID number is out of range."))
     if id_check_char(number[:17]) != number[17]:
-        raise IdentityError("The ID number's check character is wrong; please check for a typo.")
+        raise IdentityError(_("The ID number's check character is wrong; please check for a typo."))
     sex = "male" if int(number[16]) % 2 == 1 else "female"
     return ResidentId(number=number, region=number[:6], birth_date=birth, sex=sex)
 
@@ -95,7 +97,7 @@ def normalise_mobile(value: str) -> str:
             digits = digits[len(prefix):]
             break
     if not MOBILE_PATTERN.match(digits):
-        raise IdentityError("Enter a mainland mobile number: 11 digits starting with 13-19.")
+        raise IdentityError(_("Enter a mainland mobile number: 11 digits starting with 13-19."))
     return "+86" + digits
 
 

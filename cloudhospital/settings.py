@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cloudhospital.languages.UserLanguageMiddleware",  # a signed-in user's saved language wins
     "cloudhospital.audit.AccessContextMiddleware",  # the client's address, for the access log
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -262,6 +263,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Negotiates the language with the media type: a token user's saved language, once known.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cloudhospital.languages.LanguageNegotiation",
     "EXCEPTION_HANDLER": "cloudhospital.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "register": os.environ.get("REGISTER_RATE", "30/hour"),
@@ -300,8 +303,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- I18N, time -----------------------------------------------------------------------
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# Chinese unless the user's saved language (User.language) or the browser's Accept-Language
+# says otherwise; messages live in locale/<lang>/LC_MESSAGES/django.po (README "Languages").
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

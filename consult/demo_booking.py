@@ -48,6 +48,48 @@ HOSPITALS = [
     ("宁波市泌尿肾病专科医院", "宁波市海曙区环城西路南段 68 号"),
 ]
 
+# Names are data in both languages (Hospital.name_en, Clinic.name_en): the English ones.
+HOSPITAL_NAMES_EN = {
+    "宁波市第一医院": "Ningbo First Hospital",
+    "宁波市医疗中心李惠利医院": "Ningbo Medical Center Lihuili Hospital",
+    "宁波大学附属第一医院": "The First Affiliated Hospital of Ningbo University",
+    "宁波市第二医院": "Ningbo No. 2 Hospital",
+    "宁波市中医院": "Ningbo Hospital of Traditional Chinese Medicine",
+    "宁波市妇女儿童医院": "Ningbo Women and Children's Hospital",
+    "宁波市康宁医院": "Ningbo Kangning Hospital",
+    "宁波市第六医院": "Ningbo No. 6 Hospital",
+    "宁波市鄞州人民医院": "Ningbo Yinzhou People's Hospital",
+    "宁波市鄞州第二医院": "Ningbo Yinzhou No. 2 Hospital",
+    "宁波市北仑区人民医院": "Ningbo Beilun People's Hospital",
+    "宁波市镇海区人民医院": "Ningbo Zhenhai People's Hospital",
+    "宁波市奉化区人民医院": "Ningbo Fenghua People's Hospital",
+    "余姚市人民医院": "Yuyao People's Hospital",
+    "慈溪市人民医院": "Cixi People's Hospital",
+    "宁海县第一医院": "Ninghai First Hospital",
+    "象山县第一人民医院": "Xiangshan First People's Hospital",
+    "宁波市第九医院": "Ningbo No. 9 Hospital",
+    "宁波市泌尿肾病专科医院": "Ningbo Urology and Nephrology Hospital",
+}
+CLINIC_NAMES_EN = {
+    "高血压云诊室": "Hypertension cloud clinic",
+    "糖尿病云诊室": "Diabetes cloud clinic",
+    "慢性肾病云诊室": "Chronic kidney disease cloud clinic",
+    "全科云诊室": "General practice cloud clinic",
+    "冠心病云诊室": "Coronary heart disease cloud clinic",
+    "慢阻肺云诊室": "COPD cloud clinic",
+    "老年病云诊室": "Geriatrics cloud clinic",
+    "甲状腺云诊室": "Thyroid cloud clinic",
+    "胃肠病云诊室": "Gastroenterology cloud clinic",
+    "脑血管病云诊室": "Cerebrovascular disease cloud clinic",
+    "痛风云诊室": "Gout cloud clinic",
+    "皮肤病云诊室": "Dermatology cloud clinic",
+    "儿童保健云诊室": "Child health cloud clinic",
+    "妇科云诊室": "Gynaecology cloud clinic",
+    "心理咨询云诊室": "Psychological counselling cloud clinic",
+    "肿瘤随访云诊室": "Oncology follow-up cloud clinic",
+    "中医调理云诊室": "Traditional Chinese medicine cloud clinic",
+}
+
 # (name, specialty, ICD-10 ranges, follow-up only)
 CLINIC_KINDS = [
     ("高血压云诊室", "cardiology", "I10-I15", True),
@@ -122,6 +164,9 @@ def _hospitals(count: int) -> list[Hospital]:
     hospitals = []
     for name, address in HOSPITALS[:count]:
         hospital, _ = Hospital.objects.get_or_create(name=name, defaults={"address": address})
+        if not hospital.name_en and name in HOSPITAL_NAMES_EN:  # a database seeded before the English names
+            hospital.name_en = HOSPITAL_NAMES_EN[name]
+            hospital.save(update_fields=["name_en"])
         hospitals.append(hospital)
     return hospitals
 
@@ -133,6 +178,9 @@ def _clinic(hospital: Hospital, kind: int) -> Clinic:
         defaults={"specialty": specialty, "icd10_ranges": ranges, "follow_up_only": follow_up,
                   "description": f"{hospital.name}{name}：复诊患者在线问诊、续方与用药指导。"},
     )
+    if not clinic.name_en and name in CLINIC_NAMES_EN:  # a database seeded before the English names
+        clinic.name_en = CLINIC_NAMES_EN[name]
+        clinic.save(update_fields=["name_en"])
     return clinic
 
 

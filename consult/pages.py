@@ -14,8 +14,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
-from cloudhospital.api.serializers import DATE_RANGE_MESSAGE, EARLIEST_DATE, LATEST_DATE
+from cloudhospital.api.serializers import EARLIEST_DATE, LATEST_DATE, date_range_message
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Role
 from consult import booking as booking_rules
@@ -28,7 +29,7 @@ from consult.selectors import bookings_for_display, consultation_for, doctor_wor
 def _doctor(user) -> Doctor:
     doctor = Doctor.objects.filter(user=user).select_related("hospital", "user").first()
     if user.role != Role.DOCTOR or doctor is None:
-        raise PermissionDenied("The clinician portal is for doctors.")
+        raise PermissionDenied(_("The clinician portal is for doctors."))
     return doctor
 
 
@@ -42,7 +43,7 @@ def _requested_day(request) -> date:
     except ValueError:
         raise BadRequest("date: use YYYY-MM-DD, e.g. 2026-11-24.") from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise BadRequest(f"date: {DATE_RANGE_MESSAGE}")
+        raise BadRequest(f"date: {date_range_message()}")
     return day
 
 

@@ -14,6 +14,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cloudhospital.audit import access_log_record, stamp
 from cloudhospital.errors import DomainError, Kind
@@ -66,15 +68,15 @@ def _mobile(phone: str, field: str = "phone") -> str:
 def _full_name(full_name: str) -> str:
     name = (full_name or "").strip()
     if not name:
-        raise _invalid("Enter the full name as on the ID card.", "full_name", "required")
+        raise _invalid(_("Enter the full name as on the ID card."), "full_name", "required")
     return name
 
 
 def _ensure_id_number_free(number: str) -> None:
     if Patient.objects.filter(id_number=number).exists():
         raise DomainError(
-            "A patient with this ID number is already registered. If you are family, ask the "
-            "patient or one of their proxies to add you as a proxy.",
+            _("A patient with this ID number is already registered. If you are family, ask the "
+              "patient or one of their proxies to add you as a proxy."),
             code="duplicate_id_number",
             field="id_number",
             kind=Kind.INVALID,
@@ -93,7 +95,7 @@ def patient_register(*, full_name: str, id_number: str, phone: str, password: st
     mobile = _mobile(phone)
     User = get_user_model()
     if User.objects.filter(phone=mobile).exists():
-        raise _invalid("An account with this phone number already exists.", "phone", "duplicate_phone")
+        raise _invalid(_("An account with this phone number already exists."), "phone", "duplicate_phone")
     _ensure_id_number_free(resident.number)
     user = User(phone=mobile, full_name=name, role=Role.PATIENT)
     try:
@@ -109,7 +111,7 @@ def patient_register(*, full_name: str, id_number: str, phone: str, password: st
             patient.save()
     except IntegrityError:
         # Lost a race with a simultaneous registration of the same phone or ID number.
-        raise _invalid("This phone number or ID number was just registered.", "id_number", "duplicate") from None
+        raise _invalid(_("This phone number or ID number was just registered."), "id_number", "duplicate") from None
     return patient
 
 
@@ -124,11 +126,12 @@ def dependant_add(
     themselves to the record): access to an existing patient is granted only by that patient
     or an existing proxy (`proxy_add`). The API also rate-limits attempts per account.
     """
-    require("consult.add_dependant", proxy, message="Sign in with your own account to add a family member.")
+    require("consult.add_dependant", proxy, message=_("Sign in with your own account to add a family member."))
     name = _full_name(full_name)
     resident = _resident_id(id_number)
     if relationship not in Relationship.values:
-        raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
+        raise _invalid(_("Relationship must be one of: %(choices)s.") % {"choices": ", ".join(Relationship.values)},
+                       "relationship")
     mobile = _mobile(phone) if phone else ""
     existing = Patient.objects.filter(id_number=resident.number).first()
     if existing is not None:
@@ -151,8 +154,8 @@ def dependant_add(
 
 def _cannot_add_dependant() -> DomainError:
     return DomainError(
-        "This person cannot be added as your dependant. If they already use the cloud hospital, ask them "
-        "(or a family member who acts for them) to add you as a proxy.",
+        _("This person cannot be added as your dependant. If they already use the cloud hospital, ask them "
+          "(or a family member who acts for them) to add you as a proxy."),
         code="cannot_add_dependant", field="id_number", kind=Kind.INVALID,
     )
 
@@ -162,19 +165,20 @@ def proxy_add(*, by, patient: Patient, phone: str, relationship: str) -> ProxyLi
     """Let another registered account act for `patient` (several children may share a parent)."""
     _require_manager(by, patient)
     if relationship not in Relationship.values:
-        raise _invalid(f"Relationship must be one of: {', '.join(Relationship.values)}.", "relationship")
+        raise _invalid(_("Relationship must be one of: %(choices)s.") % {"choices": ", ".join(Relationship.values)},
+                       "relationship")
     mobile = _mobile(phone)
     User = get_user_model()
     user = User.objects.filter(phone=mobile, is_active=True, role=Role.PATIENT).first()
     if user is None:
-        raise _invalid("No patient account is registered with this phone number.", "phone", "unknown_account")
+        raise _invalid(_("No patient account is registered with this phone number."), "phone", "unknown_account")
     if patient.account_id == user.pk:
-        raise _invalid("That account is the patient's own.", "phone", "is_patient")
+        raise _invalid(_("That account is the patient's own."), "phone", "is_patient")
     link, created = ProxyLink.objects.get_or_create(
         proxy=user, patient=patient, defaults={"relationship": relationship}
     )
     if not created:
-        raise DomainError("That account already acts for this patient.", code="already_proxy", field="phone")
+        raise DomainError(_("That account already acts for this patient."), code="already_proxy", field="phone")
     stamp(link, by=by, reason="proxy added")
     link.save()
     return link
@@ -187,7 +191,7 @@ def proxy_remove(*, by, link: ProxyLink) -> None:
     _require_manager(by, patient)
     if patient.account_id is None and patient.proxy_links.count() <= 1:
         raise DomainError(
-            "This is the patient's only proxy and the patient has no login of their own.",
+            _("This is the patient's only proxy and the patient has no login of their own."),
             code="last_proxy",
         )
     stamp(link, by=by, reason="proxy removed")
@@ -208,17 +212,17 @@ def patient_update(*, by, patient: Patient, phone: str | None = None, address: s
 
 
 def _require_manager(by, patient) -> None:
-    require("consult.manage_patient", by, patient, message="Only the patient or their proxies may change this.")
+    require("consult.manage_patient", by, patient, message=_("Only the patient or their proxies may change this."))
 
 
 def _require_record_writer(by, patient) -> None:
     require("consult.write_record", by, patient,
-            message="Only the patient, their proxies or a doctor treating the patient may change this record.")
+            message=_("Only the patient, their proxies or a doctor treating the patient may change this record."))
 
 
 def _check_onset(onset_date, birth_date) -> None:
     if onset_date and (onset_date > timezone.localdate() or onset_date < birth_date):
-        raise _invalid("The onset date must lie between the birth date and today.", "onset_date")
+        raise _invalid(_("The onset date must lie between the birth date and today."), "onset_date")
 
 
 @transaction.atomic
@@ -255,7 +259,7 @@ def allergy_add(*, by, patient: Patient, substance: str, category: str = "drug",
     """Record an allergy to a substance or a drug class."""
     _require_record_writer(by, patient)
     if not substance.strip():
-        raise _invalid("Name the substance or drug class.", "substance", "required")
+        raise _invalid(_("Name the substance or drug class."), "substance", "required")
     allergy = Allergy(
         patient=patient, substance=substance.strip(), category=category, reaction=reaction.strip(),
         severity=severity, recorded_by=by,
@@ -266,7 +270,7 @@ def allergy_add(*, by, patient: Patient, substance: str, category: str = "drug",
 
 
 # What each kind of entry cannot be without, and how to say so.
-REQUIRED_TEXT = {"substance": "Name the substance or drug class.", "name": "Name the medicine."}
+REQUIRED_TEXT = {"substance": gettext_noop("Name the substance or drug class."), "name": gettext_noop("Name the medicine.")}
 
 
 def _entry_change(entry, *, by, changes: dict, required: str, reason: str):
@@ -274,7 +278,7 @@ def _entry_change(entry, *, by, changes: dict, required: str, reason: str):
     for field, value in changes.items():
         setattr(entry, field, value.strip() if isinstance(value, str) else value)
     if not getattr(entry, required):
-        raise _invalid(REQUIRED_TEXT[required], required, "required")
+        raise _invalid(_(REQUIRED_TEXT[required]), required, "required")
     stamp(entry, by=by, reason=reason)
     entry.save()
     return entry
@@ -292,7 +296,7 @@ def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency
     """Record a medicine the patient currently takes."""
     _require_record_writer(by, patient)
     if not name.strip():
-        raise _invalid("Name the medicine.", "name", "required")
+        raise _invalid(_("Name the medicine."), "name", "required")
     medication = Medication(
         patient=patient, name=name.strip(), dose=dose.strip(), frequency=frequency.strip(),
         started_on=started_on, active=active, recorded_by=by,
@@ -319,32 +323,42 @@ def observation_mark_entered_in_error(*, by, observation: Observation, reason: s
     _require_record_writer(by, observation.patient_id)
     reason = (reason or "").strip()
     if not reason:
-        raise _invalid("Say what was wrong with the reading.", "reason", "required")
+        raise _invalid(_("Say what was wrong with the reading."), "reason", "required")
     if observation.entered_in_error_at is not None:
-        raise DomainError("This reading is already marked as entered in error.", code="already_entered_in_error")
+        raise DomainError(_("This reading is already marked as entered in error."), code="already_entered_in_error")
     observation.entered_in_error_at, observation.entered_in_error_reason = timezone.now(), reason[:200]
     stamp(observation, by=by, reason=f"entered in error: {reason}")
     observation.save(update_fields=["entered_in_error_at", "entered_in_error_reason"])
     return observation
 
 
+# What a reading's fields are called in a message.
+RANGE_LABELS = {"systolic": gettext_noop("Systolic"), "diastolic": gettext_noop("Diastolic"),
+                "pulse": gettext_noop("Pulse"), "value": gettext_noop("Value")}
+
+
 def _check_range(value, field: str, low, high, unit: str) -> None:
     if value is not None and not (low <= value <= high):
-        raise _invalid(f"{field.capitalize()} {value} {unit} is not plausible; expected {low}-{high} {unit}.", field, "implausible")
+        raise _invalid(
+            _("%(what)s %(value)s %(unit)s is not plausible; expected %(low)s-%(high)s %(unit)s.")
+            % {"what": _(RANGE_LABELS[field]), "value": value, "unit": unit, "low": low, "high": high},
+            field, "implausible",
+        )
 
 
 def validate_blood_pressure(*, systolic: int | None, diastolic: int | None, pulse: int | None) -> None:
     """Refuse a reading that cannot be right: missing numbers, out of range, or diastolic >= systolic."""
     if systolic is None:
-        raise _invalid("A blood-pressure reading needs the systolic value.", "systolic", "required")
+        raise _invalid(_("A blood-pressure reading needs the systolic value."), "systolic", "required")
     if diastolic is None:
-        raise _invalid("A blood-pressure reading needs the diastolic value.", "diastolic", "required")
+        raise _invalid(_("A blood-pressure reading needs the diastolic value."), "diastolic", "required")
     _check_range(systolic, "systolic", *BP_LIMITS["systolic"], "mmHg")
     _check_range(diastolic, "diastolic", *BP_LIMITS["diastolic"], "mmHg")
     _check_range(pulse, "pulse", *BP_LIMITS["pulse"], "bpm")
     if diastolic >= systolic:
         raise _invalid(
-            f"Diastolic ({diastolic}) must be lower than systolic ({systolic}); were the values swapped?",
+            _("Diastolic (%(diastolic)s) must be lower than systolic (%(systolic)s); were the values swapped?")
+            % {"diastolic": diastolic, "systolic": systolic},
             "diastolic",
             "implausible",
         )
@@ -369,22 +383,22 @@ def observation_add(
     """
     _require_record_writer(by, patient)
     if measured_at > timezone.now() + timedelta(minutes=5):
-        raise _invalid("The measurement time is in the future.", "measured_at")
+        raise _invalid(_("The measurement time is in the future."), "measured_at")
     if kind == ObservationKind.BLOOD_PRESSURE:
         if value is not None:
-            raise _invalid("A blood-pressure reading has no single value; send systolic and diastolic.", "value")
+            raise _invalid(_("A blood-pressure reading has no single value; send systolic and diastolic."), "value")
         validate_blood_pressure(systolic=systolic, diastolic=diastolic, pulse=pulse)
         unit = "mmHg"
     elif kind in LAB_LIMITS:
         if systolic is not None or diastolic is not None or pulse is not None:
-            raise _invalid("A lab value takes `value` only.", "systolic")
+            raise _invalid(_("A lab value takes `value` only."), "systolic")
         if value is None:
-            raise _invalid("A lab result needs its value.", "value", "required")
+            raise _invalid(_("A lab result needs its value."), "value", "required")
         low, high = LAB_LIMITS[kind]
         _check_range(value, "value", low, high, Observation.UNITS[kind])
         unit = Observation.UNITS[kind]
     else:
-        raise _invalid(f"Kind must be one of: {', '.join(ObservationKind.values)}.", "kind")
+        raise _invalid(_("Kind must be one of: %(choices)s.") % {"choices": ", ".join(ObservationKind.values)}, "kind")
     observation = Observation(
         patient=patient, kind=kind, systolic=systolic, diastolic=diastolic, pulse=pulse, value=value,
         unit=unit, measured_at=measured_at, source=source, recorded_by=by,

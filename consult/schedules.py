@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -33,7 +34,7 @@ GENERATION_CHUNK = 250  # doctors per round trip: bounded memory at the network'
 
 def _require_manages(by, doctor: Doctor) -> None:
     require("consult.manage_schedule", by, doctor,
-            message="Only the doctor or an admin of their hospital may change this schedule.")
+            message=_("Only the doctor or an admin of their hospital may change this schedule."))
 
 
 def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
@@ -43,22 +44,23 @@ def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
 def _validate_template(template: ScheduleTemplate) -> None:
     """Shape and overlap rules of a weekly session; raises 400/409/422 naming the field."""
     if template.weekday not in range(7):
-        raise _invalid("Weekday is 0 (Monday) to 6 (Sunday).", "weekday")
+        raise _invalid(_("Weekday is 0 (Monday) to 6 (Sunday)."), "weekday")
     low, high = SLOT_MINUTES
     if not low <= template.slot_minutes <= high:
-        raise _invalid(f"A slot lasts {low} to {high} minutes.", "slot_minutes")
+        raise _invalid(_("A slot lasts %(low)s to %(high)s minutes.") % {"low": low, "high": high}, "slot_minutes")
     if not 1 <= template.capacity <= MAX_CAPACITY:
-        raise _invalid(f"Capacity per slot is 1 to {MAX_CAPACITY}.", "capacity")
+        raise _invalid(_("Capacity per slot is 1 to %(max)s.") % {"max": MAX_CAPACITY}, "capacity")
     if template.fee is None or template.fee < 0:
-        raise _invalid("The fee cannot be negative.", "fee")
+        raise _invalid(_("The fee cannot be negative."), "fee")
     if template.end_time <= template.start_time:
-        raise _invalid("The session must end after it starts.", "end_time")
+        raise _invalid(_("The session must end after it starts."), "end_time")
     length = datetime.combine(date.min, template.end_time) - datetime.combine(date.min, template.start_time)
     if length < timedelta(minutes=template.slot_minutes):
-        raise _invalid("The session is shorter than one slot.", "end_time")
+        raise _invalid(_("The session is shorter than one slot."), "end_time")
     if not template.doctor.clinics.filter(pk=template.clinic_id).exists():
         raise DomainError(
-            f"{template.doctor.name} does not work in {template.clinic.name}.", code="not_in_clinic", field="clinic", kind=Kind.UNPROCESSABLE
+            _("%(doctor)s does not work in %(clinic)s.") % {"doctor": template.doctor.name, "clinic": template.clinic.display_name},
+            code="not_in_clinic", field="clinic", kind=Kind.UNPROCESSABLE,
         )
     overlapping = ScheduleTemplate.objects.filter(
         doctor=template.doctor, weekday=template.weekday, active=True,
@@ -67,7 +69,8 @@ def _validate_template(template: ScheduleTemplate) -> None:
     if template.active and overlapping.exists():
         other = overlapping.first()
         raise DomainError(
-            f"This overlaps the {other.start_time:%H:%M}-{other.end_time:%H:%M} session on the same day.",
+            _("This overlaps the %(start)s-%(end)s session on the same day.")
+            % {"start": f"{other.start_time:%H:%M}", "end": f"{other.end_time:%H:%M}"},
             code="overlapping_session", field="start_time", kind=Kind.CONFLICT,
         )
 
@@ -224,7 +227,7 @@ def _generate_chunk(doctor_ids, templates, days_list, now, window_end) -> Genera
     with transaction.atomic():
         if stale:
             # Re-checked in the statement itself: a booking may have arrived since the read.
-            removed, _ = Slot.objects.filter(pk__in=stale, booked=0).filter(
+            removed, _by_model = Slot.objects.filter(pk__in=stale, booked=0).filter(
                 ~Exists(Booking.objects.filter(slot=OuterRef("pk")))
             ).delete()
         created = Slot.objects.bulk_create(wanted.values(), batch_size=2000, ignore_conflicts=True)
@@ -251,13 +254,14 @@ def leave_block_create(*, by, doctor: Doctor, starts_on: date, ends_on: date, re
     _require_manages(by, doctor)
     reason = (reason or "").strip()
     if not reason:
-        raise _invalid("Give a reason; booked patients will see it.", "reason", "required")
+        raise _invalid(_("Give a reason; booked patients will see it."), "reason", "required")
     if starts_on < timezone.localdate():
-        raise _invalid("Leave cannot start in the past.", "starts_on")
+        raise _invalid(_("Leave cannot start in the past."), "starts_on")
     if ends_on < starts_on:
-        raise _invalid("Leave must end on or after its first day.", "ends_on")
+        raise _invalid(_("Leave must end on or after its first day."), "ends_on")
     if (ends_on - starts_on).days >= MAX_LEAVE_DAYS:
-        raise _invalid(f"Leave spans at most {MAX_LEAVE_DAYS} days; add another block for longer.", "ends_on")
+        raise _invalid(_("Leave spans at most %(days)s days; add another block for longer.") % {"days": MAX_LEAVE_DAYS},
+                       "ends_on")
     leave = LeaveBlock(doctor=doctor, starts_on=starts_on, ends_on=ends_on, reason=reason, created_by=by)
     stamp(leave, by=by, reason="leave added")
     leave.save()
@@ -296,9 +300,9 @@ def leave_block_lift(*, by, leave: LeaveBlock) -> int:
     _require_manages(by, leave.doctor)
     leave = LeaveBlock.objects.select_for_update().filter(pk=leave.pk).first()
     if leave is None:
-        raise DomainError("This leave has just been lifted.", code="leave_lifted", kind=Kind.CONFLICT)
+        raise DomainError(_("This leave has just been lifted."), code="leave_lifted", kind=Kind.CONFLICT)
     if leave.ends_on < timezone.localdate():
-        raise DomainError("This leave is over and stays on record; only current or future leave can be lifted.",
+        raise DomainError(_("This leave is over and stays on record; only current or future leave can be lifted."),
                           code="leave_over", kind=Kind.CONFLICT)
     still_away = list(
         LeaveBlock.objects.filter(doctor_id=leave.doctor_id, ends_on__gte=leave.starts_on, starts_on__lte=leave.ends_on)

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import access_log_record, access_log_record_many
 from cloudhospital.errors import DomainError, Kind
@@ -82,7 +83,7 @@ def record_for(viewer, patient_id, *, purpose: str) -> Patient:
     read access-logged for `purpose` in the same call. Anyone else's id: not found."""
     patient = patients_visible_to(viewer).filter(pk=patient_id).first() if str(patient_id).isdigit() else None
     if patient is None:
-        raise DomainError("No patient with this id among those you may see.", code="not_found", kind=Kind.NOT_FOUND)
+        raise DomainError(_("No patient with this id among those you may see."), code="not_found", kind=Kind.NOT_FOUND)
     _log_record_read(user=viewer, patient=patient, action=purpose)
     return patient
 
@@ -114,7 +115,7 @@ def booking_for(viewer, booking_id, *, purpose: str, queryset: QuerySet[Booking]
     queryset = bookings_visible_to(viewer) if queryset is None else queryset
     booking = queryset.filter(pk=booking_id).first() if str(booking_id).isdigit() else None
     if booking is None:
-        raise DomainError("No booking with this id among those you may see.", code="not_found", kind=Kind.NOT_FOUND)
+        raise DomainError(_("No booking with this id among those you may see."), code="not_found", kind=Kind.NOT_FOUND)
     log_patient_data_read(viewer, booking.patient_id, action=purpose, grounds=f"booking {booking.pk} ({booking.status})")
     return booking
 
@@ -125,7 +126,7 @@ def consultation_for(viewer, consultation_id, *, purpose: str, queryset=None):
     queryset = consultations_visible_to(viewer) if queryset is None else queryset
     consultation = queryset.filter(pk=consultation_id).first() if str(consultation_id).isdigit() else None
     if consultation is None:
-        raise DomainError("No consultation with this id among yours.", code="not_found", kind=Kind.NOT_FOUND)
+        raise DomainError(_("No consultation with this id among yours."), code="not_found", kind=Kind.NOT_FOUND)
     log_patient_data_read(viewer, consultation.booking.patient_id, action=purpose,
                           grounds=f"consultation {consultation.pk} of booking {consultation.booking_id}")
     return consultation

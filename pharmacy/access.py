@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -25,7 +26,7 @@ LAST_USED_PRECISION = timedelta(minutes=5)
 
 
 def _require_administrator(by) -> None:
-    require("pharmacy.administer", by, message="Only the hospital's administrators manage pharmacy access.")
+    require("pharmacy.administer", by, message=_("Only the hospital's administrators manage pharmacy access."))
 
 
 def token_hash(plaintext: str) -> str:
@@ -43,9 +44,9 @@ def token_create(*, pharmacy: Pharmacy, name: str, by, plaintext: str | None = N
     _require_administrator(by)
     name = (name or "").strip()
     if not name:
-        raise DomainError("Name the token after what will use it.", code="token_name_required", field="name", kind=Kind.INVALID)
+        raise DomainError(_("Name the token after what will use it."), code="token_name_required", field="name", kind=Kind.INVALID)
     if not pharmacy.active:
-        raise DomainError("This pharmacy is not active.", code="pharmacy_inactive", kind=Kind.UNPROCESSABLE)
+        raise DomainError(_("This pharmacy is not active."), code="pharmacy_inactive", kind=Kind.UNPROCESSABLE)
     plaintext = plaintext or TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = PharmacyApiToken(
@@ -103,7 +104,7 @@ def staff_add(*, pharmacy: Pharmacy, user, by) -> PharmacyStaff:
     _require_administrator(by)
     if user.role not in PHARMACY_ROLES:
         raise DomainError(
-            "Only users with the pharmacist or pharmacy staff role can join a pharmacy.",
+            _("Only users with the pharmacist or pharmacy staff role can join a pharmacy."),
             code="not_pharmacy_role", field="user", kind=Kind.UNPROCESSABLE,
         )
     with transaction.atomic():
@@ -111,7 +112,7 @@ def staff_add(*, pharmacy: Pharmacy, user, by) -> PharmacyStaff:
         if existing is not None:
             if existing.pharmacy_id == pharmacy.pk:
                 return existing
-            raise DomainError("This user already works for another pharmacy.", code="already_member", field="user")
+            raise DomainError(_("This user already works for another pharmacy."), code="already_member", field="user")
         membership = PharmacyStaff(user=user, pharmacy=pharmacy)
         stamp(membership, by=by, reason="staff added")
         membership.save()

@@ -6,6 +6,7 @@ and `request.user` = a `PharmacyTokenUser` (authenticated, no database row) whos
 `pharmacy` is the token's pharmacy.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -45,14 +46,14 @@ class PharmacyTokenAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() != KEYWORD.lower().encode():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Invalid pharmacy token header: expected 'Pharmacy <token>'.")
+            raise exceptions.AuthenticationFailed(_("Invalid pharmacy token header: expected 'Pharmacy <token>'."))
         try:
             plaintext = parts[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("Invalid pharmacy token.") from None
+            raise exceptions.AuthenticationFailed(_("Invalid pharmacy token.")) from None
         token = token_authenticate(plaintext)
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked pharmacy token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked pharmacy token."))
         return PharmacyTokenUser(token), token
 
     def authenticate_header(self, request):

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, F, FloatField, Q, QuerySet, Value, prefetch_related_objects
 from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from pharmacy.hours import OpeningStatus, opening_status
@@ -54,10 +55,12 @@ def coordinates_check(lat, lng) -> tuple[float, float]:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise DomainError(f"{name} must be a number of degrees.", code="invalid_coordinates", field=name, kind=Kind.INVALID) from None
+            raise DomainError(_("%(name)s must be a number of degrees.") % {"name": name}, code="invalid_coordinates",
+                              field=name, kind=Kind.INVALID) from None
         if not math.isfinite(number) or not -bound <= number <= bound:
             raise DomainError(
-                f"{name} must be between -{bound} and {bound} degrees.", code="invalid_coordinates", field=name, kind=Kind.INVALID
+                _("%(name)s must be between -%(bound)s and %(bound)s degrees.") % {"name": name, "bound": bound},
+                code="invalid_coordinates", field=name, kind=Kind.INVALID,
             )
         checked.append(number)
     return checked[0], checked[1]
@@ -112,7 +115,8 @@ def _with_every_item(queryset: QuerySet[Pharmacy], items: dict[int, int]) -> Que
 
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise DomainError(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit", field="limit", kind=Kind.INVALID)
+        raise DomainError(_("limit must be between 1 and %(max)s.") % {"max": MAX_LIMIT}, code="invalid_limit", field="limit",
+                          kind=Kind.INVALID)
     return limit
 
 
@@ -198,7 +202,8 @@ def promised_delivery_date(*, pharmacy: Pharmacy, at: datetime | None = None) ->
     before the pharmacy's cut-off (local time), otherwise the day after.
     Errors: the pharmacy does not deliver (422)."""
     if not pharmacy.delivers:
-        raise DomainError(f"{pharmacy.name} does not deliver.", code="does_not_deliver", kind=Kind.UNPROCESSABLE)
+        raise DomainError(_("%(pharmacy)s does not deliver.") % {"pharmacy": pharmacy.name}, code="does_not_deliver",
+                          kind=Kind.UNPROCESSABLE)
     local = timezone.localtime(at or timezone.now())
     days = 1 if local.time() < pharmacy.delivery_cutoff else 2
     return local.date() + timedelta(days=days)
@@ -223,6 +228,6 @@ def dispatch_reserve(*, candidates: Iterable[Candidate], items: Mapping[int, int
             continue
         return candidate
     raise DomainError(
-        "No pharmacy has every item of this prescription in stock right now.",
+        _("No pharmacy has every item of this prescription in stock right now."),
         code="no_pharmacy_has_stock", field="items",
     )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from cloudhospital.errors import DomainError, Kind
@@ -39,13 +40,14 @@ def items_normalise(items: Mapping[int, int]) -> dict[int, int]:
     """Check an items mapping (drug id -> quantity) and return it sorted by drug id.
     Errors: empty, a non-integer id or a quantity below 1 (400, field "items")."""
     if not isinstance(items, Mapping) or not items:
-        raise DomainError("At least one item (drug and quantity) is needed.", code="no_items", field="items", kind=Kind.INVALID)
+        raise DomainError(_("At least one item (drug and quantity) is needed."), code="no_items", field="items", kind=Kind.INVALID)
     normalised = {}
     for drug_id, quantity in items.items():
         if isinstance(drug_id, bool) or not isinstance(drug_id, int) or isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise DomainError("Items map drug ids to whole quantities.", code="invalid_items", field="items", kind=Kind.INVALID)
+            raise DomainError(_("Items map drug ids to whole quantities."), code="invalid_items", field="items", kind=Kind.INVALID)
         if quantity < 1:
-            raise DomainError(f"Quantity for drug {drug_id} must be at least 1.", code="invalid_quantity", field="items", kind=Kind.INVALID)
+            raise DomainError(_("Quantity for drug %(drug)s must be at least 1.") % {"drug": drug_id}, code="invalid_quantity",
+                              field="items", kind=Kind.INVALID)
         normalised[drug_id] = quantity
     return dict(sorted(normalised.items()))
 
@@ -65,9 +67,10 @@ def _write_history(pharmacy: Pharmacy, drug_ids: Iterable[int], *, by, reason: s
 
 def _out_of_stock(drug_id: int, *, pharmacy: Pharmacy, needed: int) -> DomainError:
     drug = Drug.objects.filter(pk=drug_id).first()
-    label = str(drug) if drug else f"drug {drug_id}"
+    label = f"{drug.display_name} {drug.strength:g}{drug.strength_unit}" if drug else _("drug %(drug)s") % {"drug": drug_id}
     return DomainError(
-        f"{pharmacy.name} does not have {needed} of {label} available.", code="out_of_stock", field="items"
+        _("%(pharmacy)s does not have %(needed)s of %(drug)s available.")
+        % {"pharmacy": pharmacy.name, "needed": needed, "drug": label}, code="out_of_stock", field="items",
     )
 
 
@@ -108,7 +111,8 @@ def stock_release(*, pharmacy: Pharmacy, items: Mapping[int, int], by=None, reas
             )
             if updated != 1:
                 raise DomainError(
-                    f"Cannot release {quantity} of drug {drug_id}: not that much is reserved.",
+                    _("Cannot release %(quantity)s of drug %(drug)s: not that much is reserved.")
+                    % {"quantity": quantity, "drug": drug_id},
                     code="release_exceeds_reserved", field="items",
                 )
         _write_history(pharmacy, items, by=by, reason=reason)
@@ -131,7 +135,8 @@ def stock_consume(*, pharmacy: Pharmacy, items: Mapping[int, int], by=None, reas
             )
             if updated != 1:
                 raise DomainError(
-                    f"Cannot dispense {quantity} of drug {drug_id}: not that much is reserved.",
+                    _("Cannot dispense %(quantity)s of drug %(drug)s: not that much is reserved.")
+                    % {"quantity": quantity, "drug": drug_id},
                     code="consume_exceeds_reserved", field="items",
                 )
         _write_history(pharmacy, items, by=by, reason=reason)
@@ -169,24 +174,26 @@ def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], b
     too many lines, a quantity that is not a whole number >= 0. Only the pharmacy itself (its
     API token or staff) or the hospital's administrators (403).
     """
-    require("pharmacy.set_stock", by, pharmacy, message="Only this pharmacy or the hospital's administrators may set its stock.")
+    require("pharmacy.set_stock", by, pharmacy, message=_("Only this pharmacy or the hospital's administrators may set its stock."))
     lines = list(lines)
     if not lines:
-        raise DomainError("Send at least one stock line.", code="no_lines", field="lines", kind=Kind.INVALID)
+        raise DomainError(_("Send at least one stock line."), code="no_lines", field="lines", kind=Kind.INVALID)
     if len(lines) > MAX_UPSERT_LINES:
         raise DomainError(
-            f"At most {MAX_UPSERT_LINES} lines per upload.", code="too_many_lines", field="lines", kind=Kind.INVALID
+            _("At most %(max)s lines per upload.") % {"max": MAX_UPSERT_LINES}, code="too_many_lines", field="lines",
+            kind=Kind.INVALID,
         )
     for index, (code, quantity) in enumerate(lines):
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise DomainError(
-                f"Line {index}: quantity must be a whole number, 0 or more.",
+                _("Line %(line)s: quantity must be a whole number, 0 or more.") % {"line": index},
                 code="invalid_quantity", field="lines", kind=Kind.INVALID,
             )
         if not isinstance(code, str) or not code.strip():
-            raise DomainError(f"Line {index}: drug_code is required.", code="invalid_drug_code", field="lines", kind=Kind.INVALID)
+            raise DomainError(_("Line %(line)s: drug_code is required.") % {"line": index}, code="invalid_drug_code",
+                              field="lines", kind=Kind.INVALID)
 
-    codes = {code.strip() for code, _ in lines}
+    codes = {code.strip() for code, _quantity in lines}
     now = timezone.now()
     history_user = _history_user(by)
     results: list[LineResult] = []

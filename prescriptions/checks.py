@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol, runtime_checkable
 
+from django.utils.translation import gettext as _
+
 from cloudhospital.errors import DomainError, Kind
 from consult.models import AllergyCategory, Patient
 from consult.selectors import record_summary
@@ -240,7 +242,8 @@ def dose_in_strength_units(*, drug: Drug, dose: Decimal, dose_unit: str) -> Deci
     if unit in MASS_IN_MG and strength_unit in MASS_IN_MG:
         return dose * MASS_IN_MG[unit] / MASS_IN_MG[strength_unit]
     raise DomainError(
-        f"Dose unit {dose_unit!r} does not fit {drug.generic_name} ({drug.strength_unit}).",
+        _("Dose unit %(unit)s does not fit %(drug)s (%(strength_unit)s).")
+        % {"unit": repr(dose_unit), "drug": drug.display_name, "strength_unit": drug.strength_unit},
         code="dose_unit_invalid", field="dose_unit", kind=Kind.INVALID,
     )
 
@@ -257,7 +260,8 @@ def expected_quantity(*, drug: Drug, dose: Decimal, dose_unit: str, frequency: s
     Raises DomainError (400) for an unknown frequency or a dose unit that does not fit the drug.
     """
     if frequency not in FREQUENCIES:
-        raise DomainError(f"Unknown frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}.",
+        raise DomainError(_("Unknown frequency %(frequency)s; use one of %(choices)s.")
+                          % {"frequency": repr(frequency), "choices": ", ".join(FREQUENCIES)},
                           code="frequency_invalid", field="frequency", kind=Kind.INVALID)
     per_dose = dose_in_strength_units(drug=drug, dose=Decimal(dose), dose_unit=dose_unit)
     return math.ceil(per_dose / drug.strength * _times_per_day(frequency) * int(days_supply))
@@ -282,17 +286,18 @@ def item_validate(item: PrescribedItem) -> None:
 
     drug = item.drug
     if not isinstance(drug, Drug) or drug.pk is None or not drug.active:
-        refuse("Unknown drug, or no longer in the formulary.", "drug_invalid", "drug")
+        refuse(_("Unknown drug, or no longer in the formulary."), "drug_invalid", "drug")
     try:
         dose = Decimal(item.dose)
     except (InvalidOperation, TypeError, ValueError):
-        refuse("Dose must be a number.", "dose_invalid", "dose")
+        refuse(_("Dose must be a number."), "dose_invalid", "dose")
     if not dose.is_finite() or dose <= 0:
-        refuse("Dose must be greater than zero.", "dose_invalid", "dose")
+        refuse(_("Dose must be greater than zero."), "dose_invalid", "dose")
     if item.frequency not in FREQUENCIES:
-        refuse(f"Unknown frequency {item.frequency!r}; use one of {', '.join(FREQUENCIES)}.", "frequency_invalid", "frequency")
+        refuse(_("Unknown frequency %(frequency)s; use one of %(choices)s.")
+               % {"frequency": repr(item.frequency), "choices": ", ".join(FREQUENCIES)}, "frequency_invalid", "frequency")
     if not isinstance(item.days_supply, int) or isinstance(item.days_supply, bool) or item.days_supply < 1:
-        refuse("Days of supply must be a whole number of at least 1.", "days_supply_invalid", "days_supply")
+        refuse(_("Days of supply must be a whole number of at least 1."), "days_supply_invalid", "days_supply")
     try:
         expected = expected_quantity(drug=drug, dose=dose, dose_unit=item.dose_unit, frequency=item.frequency,
                                      days_supply=item.days_supply)
@@ -300,23 +305,24 @@ def item_validate(item: PrescribedItem) -> None:
         refuse(error.message, error.code, error.field or "dose_unit")
     quantity = item.quantity
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        refuse("Quantity must be a whole number of at least 1.", "quantity_invalid", "quantity")
+        refuse(_("Quantity must be a whole number of at least 1."), "quantity_invalid", "quantity")
     if FREQUENCIES[item.frequency].as_needed:
         if quantity > expected:
-            refuse(f"Quantity {quantity} is more than {expected} {drug.form}(s), the most {item.days_supply} days "
-                   f"of as-needed use can take.", "quantity_mismatch", "quantity")
+            refuse(_("Quantity %(quantity)s is more than %(expected)s %(form)s(s), the most %(days)s days of as-needed "
+                     "use can take.") % {"quantity": quantity, "expected": expected, "form": drug.form,
+                                         "days": item.days_supply}, "quantity_mismatch", "quantity")
     elif quantity != expected:
-        refuse(f"Quantity {quantity} does not match dose × frequency × days: expected {expected} {drug.form}(s).",
-               "quantity_mismatch", "quantity")
+        refuse(_("Quantity %(quantity)s does not match dose × frequency × days: expected %(expected)s %(form)s(s).")
+               % {"quantity": quantity, "expected": expected, "form": drug.form}, "quantity_mismatch", "quantity")
 
 
 def items_validate(items: Sequence[PrescribedItem]) -> None:
     """Validate every item (see `item_validate`) and refuse an empty list or repeated positions."""
     if not items:
-        raise DomainError("A prescription needs at least one item.", code="items_required", field="items", kind=Kind.INVALID)
+        raise DomainError(_("A prescription needs at least one item."), code="items_required", field="items", kind=Kind.INVALID)
     positions = [item.position for item in items]
     if len(set(positions)) != len(positions):
-        raise DomainError("Item positions must be unique.", code="items_invalid", field="items", kind=Kind.INVALID)
+        raise DomainError(_("Item positions must be unique."), code="items_invalid", field="items", kind=Kind.INVALID)
     for item in items:
         item_validate(item)
 
@@ -549,8 +555,9 @@ def overrides_validate(*, findings: Sequence[Finding], reasons: Mapping[str, str
     """
     blocks = [f for f in findings if f.severity == BLOCK]
     if blocks:
-        raise DomainError("Blocked by safety checks, which cannot be overridden: "
-                          + "; ".join(f.message for f in blocks), code="safety_block", field="findings", kind=Kind.UNPROCESSABLE)
+        raise DomainError(_("Blocked by safety checks, which cannot be overridden: %(findings)s")
+                          % {"findings": "; ".join(f.message for f in blocks)}, code="safety_block", field="findings",
+                          kind=Kind.UNPROCESSABLE)
     accepted: dict[str, str] = {}
     missing = []
     for finding in findings:
@@ -559,11 +566,12 @@ def overrides_validate(*, findings: Sequence[Finding], reasons: Mapping[str, str
         if not reason:
             missing.append(finding.key)
         elif len(reason) > OVERRIDE_REASON_MAX:
-            raise DomainError(f"Override reason for {finding.key} is longer than {OVERRIDE_REASON_MAX} characters.",
+            raise DomainError(_("Override reason for %(finding)s is longer than %(limit)s characters.")
+                              % {"finding": finding.key, "limit": OVERRIDE_REASON_MAX},
                               code="override_reason_too_long", field="override_reasons", kind=Kind.INVALID)
         else:
             accepted[finding.key] = reason
     if missing:
-        raise DomainError("A written reason is required to override: " + ", ".join(missing),
+        raise DomainError(_("A written reason is required to override: %(findings)s") % {"findings": ", ".join(missing)},
                           code="override_reason_required", field="override_reasons", kind=Kind.UNPROCESSABLE)
     return accepted

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cloudhospital.languages import in_language
+
 
 class TherapeuticClass(models.TextChoices):
     ACE_INHIBITOR = "ace_inhibitor", "ACE inhibitor"
@@ -87,6 +89,11 @@ class Drug(models.Model):
 
     def __str__(self):
         return f"{self.generic_name_zh} {self.generic_name} {self.strength:g}{self.strength_unit} {self.form}"
+
+    @property
+    def display_name(self) -> str:
+        """The generic name in the active language."""
+        return in_language(self.generic_name_zh, self.generic_name)
 
     def renal_cap(self, egfr) -> tuple | None:
         """The strictest renal dose cap that applies at `egfr`: (max_daily_dose, below), or None."""

@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -143,7 +144,7 @@ def _lock_doctor(doctor: User) -> User:
     # Lock the doctor's row so two first signatures at once cannot both create a key.
     locked = User.objects.select_for_update().get(pk=doctor.pk)
     if locked.role != Role.DOCTOR or not locked.is_active:
-        raise DomainError("Only an active doctor has a signing key.", code="not_a_doctor", field="doctor", kind=Kind.FORBIDDEN)
+        raise DomainError(_("Only an active doctor has a signing key."), code="not_a_doctor", field="doctor", kind=Kind.FORBIDDEN)
     return locked
 
 
@@ -166,7 +167,7 @@ def signing_key_rotate(*, doctor: User, by: User, reason: str = "") -> SigningKe
     Only the doctor, an admin of their hospital or a superuser (403). Raises DomainError 403
     `not_a_doctor` when `doctor` is not an active doctor.
     """
-    require("prescriptions.manage_signing_keys", by, doctor, message="Only the doctor or their hospital's admin may rotate this key.")
+    require("prescriptions.manage_signing_keys", by, doctor, message=_("Only the doctor or their hospital's admin may rotate this key."))
     with transaction.atomic():
         doctor = _lock_doctor(doctor)
         now = timezone.now()
@@ -185,14 +186,15 @@ def signing_key_revoke(*, key: SigningKey, by: User, reason: str) -> SigningKey:
     Only the key's doctor, an admin of their hospital or a superuser (403). Raises DomainError
     400 `reason_required` without a reason, 409 `already_revoked` when the key was revoked before.
     """
-    require("prescriptions.manage_signing_keys", by, key.doctor, message="Only the doctor or their hospital's admin may revoke this key.")
+    require("prescriptions.manage_signing_keys", by, key.doctor, message=_("Only the doctor or their hospital's admin may revoke this key."))
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why the key is revoked.", code="reason_required", field="reason", kind=Kind.INVALID)
+        raise DomainError(_("Say why the key is revoked."), code="reason_required", field="reason", kind=Kind.INVALID)
     with transaction.atomic():
         key = SigningKey.objects.select_for_update().get(pk=key.pk)
         if key.revoked_at is not None:
-            raise DomainError(f"Key {key.key_id} was already revoked.", code="already_revoked", kind=Kind.CONFLICT)
+            raise DomainError(_("Key %(key)s was already revoked.") % {"key": key.key_id}, code="already_revoked",
+                              kind=Kind.CONFLICT)
         key.revoked_at = timezone.now()
         key.revoked_reason = reason[:200]
         stamp(key, by=by, reason=f"revoked: {reason}")

@@ -11,3 +11,7 @@ import os
 os.environ.setdefault("DEBUG", "1")
 
 from cloudhospital.settings import *  # noqa: E402,F401,F403
+
+# The product's default language is Chinese; the suite asserts on the English messages, so
+# it runs in English. tests/test_i18n.py overrides this back to zh-hans to prove the default.
+LANGUAGE_CODE = "en"

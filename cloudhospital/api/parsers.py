@@ -6,6 +6,8 @@ import codecs
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
@@ -16,7 +18,7 @@ MAX_DEPTH = 32
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "payload_too_large"
 
 
@@ -47,18 +49,18 @@ class SafeJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read(limit + 1) if stream is not None else b""
         if limit is not None and len(raw) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit // 1024} KiB.")
+            raise PayloadTooLarge(_("The request body is larger than %(size)s KiB.") % {"size": limit // 1024})
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = codecs.decode(raw, encoding)
         except (UnicodeDecodeError, LookupError):
-            raise exceptions.ParseError(f"The body is not valid {encoding} text.") from None
+            raise exceptions.ParseError(_("The body is not valid %(encoding)s text.") % {"encoding": encoding}) from None
         if _too_deep(text):
-            raise exceptions.ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
+            raise exceptions.ParseError(_("JSON nested deeper than %(depth)s levels is not accepted.") % {"depth": MAX_DEPTH})
         try:
             return json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as error:
-            raise exceptions.ParseError(f"JSON parse error - {error}"[:300]) from None
+            raise exceptions.ParseError((_("JSON parse error - %(error)s") % {"error": error})[:300]) from None
 
 
 def _refuse_constant(name: str):

@@ -3,7 +3,9 @@
 from collections.abc import Mapping
 from datetime import date
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from cloudhospital.identity import mask_id_number
@@ -18,7 +20,7 @@ class StrictInput:
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(str(key) for key in data if key not in writable)
             if unknown:
-                raise serializers.ValidationError({key[:64]: ["Unknown or read-only field."] for key in unknown})
+                raise serializers.ValidationError({key[:64]: [_("Unknown or read-only field.")] for key in unknown})
         return super().to_internal_value(data)
 
 
@@ -27,12 +29,16 @@ class StrictInput:
 # record, slot or reading of this service lies outside these years.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
-DATE_RANGE_MESSAGE = f"Must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}."
+
+
+def date_range_message() -> str:
+    return _("Must be between %(earliest)s and %(latest)s.") % {"earliest": EARLIEST_DATE.isoformat(),
+                                                               "latest": LATEST_DATE.isoformat()}
 
 
 def _check_date_range(day: date) -> None:
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise serializers.ValidationError(DATE_RANGE_MESSAGE)
+        raise serializers.ValidationError(date_range_message())
 
 
 class CalendarDateField(serializers.DateField):
@@ -51,7 +57,7 @@ class CalendarDateTimeField(serializers.DateTimeField):
         try:
             moment = super().to_internal_value(value)
         except OverflowError:  # DRF checks a naive time near year 1 by converting it to UTC
-            raise serializers.ValidationError(DATE_RANGE_MESSAGE) from None
+            raise serializers.ValidationError(date_range_message()) from None
         _check_date_range(moment.date())
         return moment
 
@@ -116,6 +122,10 @@ class ManagedPatientSerializer(serializers.Serializer):
     relationship = serializers.CharField()
 
 
+LANGUAGE_HELP = ('The language of your messages and pages ("zh-hans", "en"); "" follows the browser\'s '
+                 "Accept-Language.")
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     phone = serializers.CharField()
@@ -123,3 +133,9 @@ class MeSerializer(serializers.Serializer):
     role = serializers.CharField()
     patient_id = serializers.IntegerField(allow_null=True)
     manages = ManagedPatientSerializer(many=True)
+    language = serializers.CharField(help_text=LANGUAGE_HELP)
+
+
+class MeUpdateSerializer(StrictSerializer):
+    language = serializers.ChoiceField(choices=[("", "follow the browser"), *settings.LANGUAGES], allow_blank=True,
+                                       help_text=LANGUAGE_HELP)

@@ -6,10 +6,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cloudhospital.accounts import token_issue
+from cloudhospital.accounts import token_issue, user_language_set
+from cloudhospital.api import examples
+from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import issued_token_body
 from cloudhospital.api.throttling import FailOpenScopedRateThrottle
-from cloudhospital.api.serializers import MeSerializer, RegisterSerializer
+from cloudhospital.api.serializers import MeSerializer, MeUpdateSerializer, RegisterSerializer
+from cloudhospital.languages import activate_saved_language
 from consult.api.serializers import PatientSerializer
 from consult.permissions import patients_managed_by
 from consult.records import patient_register
@@ -26,6 +29,7 @@ def me_payload(user) -> dict:
         "role": user.role,
         "patient_id": own.pk if own else None,
         "manages": [{"id": p.pk, "full_name": p.full_name, "relationship": relationship_to(user, p)} for p in patients],
+        "language": user.language,
     }
 
 
@@ -42,7 +46,9 @@ class RegisterView(APIView):
             "patient": PatientSerializer(),
         })},
         summary="Register a patient account with real-name data",
+        examples=examples.REGISTER,
     )
+    @refuses("required", "invalid_phone", "invalid_id_number", "weak_password", "duplicate_phone", "duplicate_id_number", "duplicate")
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -57,4 +63,15 @@ class MeView(APIView):
 
     @extend_schema(responses={200: MeSerializer}, summary="Who am I, and whom do I act for")
     def get(self, request):
+        return Response(MeSerializer(me_payload(request.user)).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses={200: MeSerializer},
+                   summary="Save my language (blank: follow the browser)")
+    @refuses("invalid_language")
+    def patch(self, request):
+        data = MeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_language_set(user=request.user, language=data.validated_data["language"])
+        # The answer (and every later one) speaks the language just saved.
+        activate_saved_language(request, request.user)
         return Response(MeSerializer(me_payload(request.user)).data)

@@ -5,6 +5,7 @@ size: related rows are joined or prefetched, and a doctor's next free slot is a 
 """
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
@@ -14,30 +15,44 @@ from consult.models import Clinic, Doctor, DoctorTitle, Hospital, Slot, Specialt
 from consult.selectors import doctors_directory, slots_available
 
 
+# Names are data in both languages: `name` (Chinese, the name of record), `name_en`, and
+# `display_name` in the request's language (Accept-Language or the user's saved one).
+NAME_EN_HELP = "English name; empty when none is on record."
+DISPLAY_NAME_HELP = "The name in the response's language (Content-Language)."
+
+
 class HospitalRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    name_en = serializers.CharField(help_text=NAME_EN_HELP)
+    display_name = serializers.CharField(help_text=DISPLAY_NAME_HELP)
 
 
 class ClinicRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    name_en = serializers.CharField(help_text=NAME_EN_HELP)
+    display_name = serializers.CharField(help_text=DISPLAY_NAME_HELP)
 
 
 class HospitalSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(help_text=DISPLAY_NAME_HELP)
+
     class Meta:
         model = Hospital
-        fields = ["id", "name", "city", "address"]
+        fields = ["id", "name", "name_en", "display_name", "city", "address"]
         read_only_fields = fields
 
 
 class ClinicSerializer(serializers.ModelSerializer):
     hospital = HospitalRefSerializer()
     specialty_name = serializers.CharField(source="get_specialty_display")
+    display_name = serializers.CharField(help_text=DISPLAY_NAME_HELP)
 
     class Meta:
         model = Clinic
-        fields = ["id", "name", "hospital", "specialty", "specialty_name", "icd10_ranges", "follow_up_only", "description"]
+        fields = ["id", "name", "name_en", "display_name", "hospital", "specialty", "specialty_name", "icd10_ranges",
+                  "follow_up_only", "description"]
         read_only_fields = fields
 
 
@@ -76,7 +91,10 @@ class DoctorRefSerializer(serializers.Serializer):
 class SlotClinicSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    name_en = serializers.CharField(help_text=NAME_EN_HELP)
+    display_name = serializers.CharField(help_text=DISPLAY_NAME_HELP)
     hospital = serializers.CharField(source="hospital.name")
+    hospital_display_name = serializers.CharField(source="hospital.display_name", help_text=DISPLAY_NAME_HELP)
     follow_up_only = serializers.BooleanField()
 
 
@@ -157,7 +175,7 @@ class SlotQuerySerializer(StrictSerializer):
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_to"] < attrs["date_from"]:
-            raise serializers.ValidationError({"date_to": ["date_to is before date_from."]})
+            raise serializers.ValidationError({"date_to": [_("date_to is before date_from.")]})
         return attrs
 
 

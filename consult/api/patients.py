@@ -7,6 +7,7 @@ through consult.selectors.record_for, which writes the access log in the same ca
 
 import django_filters
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -37,7 +38,7 @@ from consult.selectors import access_log_of, patients_listed, patients_with_link
 def require_manager(user, patient: Patient) -> None:
     """These endpoints are the family's: only the patient and their proxies list proxies or
     change the record through them (a treating doctor writes through the consultation)."""
-    require("consult.manage_patient", user, patient, message="Only the patient or their proxies may change this record.")
+    require("consult.manage_patient", user, patient, message=_("Only the patient or their proxies may change this record."))
 
 
 class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 import django_filters
+from django.utils.translation import gettext as _
 
 from cloudhospital.api.filters import IdFilter
 from cloudhospital.api.serializers import CalendarDateField, StrictModelSerializer, StrictSerializer
@@ -66,7 +67,7 @@ class ScheduleTemplateViewSet(
     def _own_doctor(self) -> Doctor:
         doctor = getattr(self.request.user, "doctor_profile", None)
         if doctor is None:
-            raise serializers.ValidationError({"doctor": ["Name the doctor whose session this is."]})
+            raise serializers.ValidationError({"doctor": [_("Name the doctor whose session this is.")]})
         return doctor
 
     def create(self, request, *args, **kwargs):
@@ -84,7 +85,7 @@ class ScheduleTemplateViewSet(
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         if "doctor" in changes and changes["doctor"].pk != template.doctor_id:
-            raise serializers.ValidationError({"doctor": ["A session cannot move to another doctor; add a new one."]})
+            raise serializers.ValidationError({"doctor": [_("A session cannot move to another doctor; add a new one.")]})
         changes.pop("doctor", None)
         template = schedules.schedule_template_update(by=request.user, template=template, **changes)
         return Response(self.get_serializer(template).data)
@@ -152,7 +153,7 @@ class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         fields = dict(data.validated_data)
         doctor = fields.pop("doctor", None) or getattr(request.user, "doctor_profile", None)
         if doctor is None:
-            raise serializers.ValidationError({"doctor": ["Name the doctor who is on leave."]})
+            raise serializers.ValidationError({"doctor": [_("Name the doctor who is on leave.")]})
         result = schedules.leave_block_create(by=request.user, doctor=doctor, **fields)
         leave = result.leave
         leave.slots_closed, leave.bookings_cancelled = result.slots_closed, result.bookings_cancelled

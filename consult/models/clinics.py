@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cloudhospital.languages import in_language
 from consult.windows import places_left
 
 ICD10_RANGE = re.compile(r"^([A-Z]\d{2})(?:-([A-Z]\d{2}))?$")
@@ -43,6 +44,7 @@ class Hospital(models.Model):
     """One of the network's online hospitals. `admins` manage its doctors' schedules."""
 
     name = models.CharField(max_length=80, unique=True)
+    name_en = models.CharField("English name", max_length=120, blank=True)
     city = models.CharField(max_length=40, default="宁波市")
     address = models.CharField(max_length=200, blank=True)
     admins = models.ManyToManyField(
@@ -59,6 +61,11 @@ class Hospital(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (the Chinese name when no English one is on record)."""
+        return in_language(self.name, self.name_en)
 
 
 class Specialty(models.TextChoices):
@@ -89,6 +96,7 @@ class Clinic(models.Model):
 
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="clinics")
     name = models.CharField(max_length=80)
+    name_en = models.CharField("English name", max_length=120, blank=True)
     specialty = models.CharField(max_length=20, choices=Specialty.choices, db_index=True)
     icd10_ranges = models.CharField(
         "ICD-10 ranges", max_length=120, blank=True, validators=[validate_icd10_ranges],
@@ -108,6 +116,11 @@ class Clinic(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.hospital})"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (the Chinese name when no English one is on record)."""
+        return in_language(self.name, self.name_en)
 
     @property
     def code_ranges(self) -> list[tuple[str, str]]:

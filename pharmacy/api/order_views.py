@@ -3,6 +3,7 @@ orders, the FHIR MedicationDispense view. The pharmacy (token or staff login): i
 and each step. Every write is one function in pharmacy.orders; who sees what comes from
 pharmacy.selectors, so a foreign id is a 404."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -98,13 +99,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = _parsed(OrderCreateSerializer, request)
         prescription = prescriptions_orderable_by(request.user).filter(pk=data["prescription"]).first()
         if prescription is None:
-            raise DomainError("No prescription of yours with this id.", code="prescription_invalid",
+            raise DomainError(_("No prescription of yours with this id."), code="prescription_invalid",
                               field="prescription", kind=Kind.INVALID)
         pharmacy = None
         if "pharmacy" in data:
             pharmacy = Pharmacy.objects.filter(pk=data["pharmacy"]).first()
             if pharmacy is None:
-                raise DomainError("No pharmacy with this id.", code="pharmacy_invalid", field="pharmacy", kind=Kind.INVALID)
+                raise DomainError(_("No pharmacy with this id."), code="pharmacy_invalid", field="pharmacy", kind=Kind.INVALID)
         order = orders.order_place(
             by=request.user, prescription=prescription, kind=data["kind"], pharmacy=pharmacy,
             lat=data.get("lat"), lng=data.get("lng"), address=data.get("address", ""),

@@ -6,6 +6,7 @@ rows are never reachable.
 """
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
@@ -36,7 +37,7 @@ class ActsForPharmacy(permissions.BasePermission):
     """Allows a pharmacy API token, or a pharmacist / pharmacy staff member of an active
     pharmacy; sets `request.pharmacy`."""
 
-    message = "Only a pharmacy (API token or pharmacy staff login) may use this endpoint."
+    message = gettext_lazy("Only a pharmacy (API token or pharmacy staff login) may use this endpoint.")
 
     def has_permission(self, request, view):
         pharmacy = pharmacy_for(user=request.user, auth=request.auth)

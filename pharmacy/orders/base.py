@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.outbox import outbox_add
@@ -38,10 +39,12 @@ def text_clean(value, *, field: str, required: bool = False, limit: int = TEXT_M
     """A trimmed text input, or 400 naming `field` when required and missing or too long."""
     value = value.strip() if isinstance(value, str) else ""
     if required and not value:
-        raise DomainError(f"{field.replace('_', ' ').capitalize()} is required.", code=f"{field}_required",
+        raise DomainError(_("%(field)s is required.") % {"field": field.replace("_", " ").capitalize()},
+                          code=f"{field}_required",
                           field=field, kind=Kind.INVALID)
     if len(value) > limit:
-        raise DomainError(f"At most {limit} characters.", code=f"{field}_too_long", field=field, kind=Kind.INVALID)
+        raise DomainError(_("At most %(limit)s characters.") % {"limit": limit}, code=f"{field}_too_long", field=field,
+                          kind=Kind.INVALID)
     return value
 
 
@@ -56,10 +59,10 @@ def order_lock_for_pharmacy(order: Order | int, *, pharmacy: Pharmacy, by) -> Or
     """Check `by` acts for `pharmacy` (403), lock the order and check it is with `pharmacy`
     now (it may have been reassigned since the caller read it): another pharmacy's order is
     not found (404)."""
-    require("pharmacy.act_for", by, pharmacy, message="Only this pharmacy's staff or API token may do this.")
+    require("pharmacy.act_for", by, pharmacy, message=_("Only this pharmacy's staff or API token may do this."))
     locked = order_lock(order)
     if not pharmacy_may_see(pharmacy, locked):
-        raise DomainError("No such order for this pharmacy.", code="not_found", kind=Kind.NOT_FOUND)
+        raise DomainError(_("No such order for this pharmacy."), code="not_found", kind=Kind.NOT_FOUND)
     return locked
 
 

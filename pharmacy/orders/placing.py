@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -42,12 +43,12 @@ def order_place(*, by: User, prescription: Prescription, kind: str, pharmacy: Ph
     outside every delivery radius (422 `outside_delivery_area`); nobody delivering there has
     everything (409 `no_pharmacy_has_stock`).
     """
-    require("pharmacy.place_order", by, prescription, message="Only the patient or their proxies may order this prescription.")
+    require("pharmacy.place_order", by, prescription, message=_("Only the patient or their proxies may order this prescription."))
     if kind not in OrderKind.values:
-        raise DomainError("kind must be pickup or delivery.", code="invalid_kind", field="kind", kind=Kind.INVALID)
+        raise DomainError(_("kind must be pickup or delivery."), code="invalid_kind", field="kind", kind=Kind.INVALID)
     if kind == OrderKind.PICKUP:
         if pharmacy is None:
-            raise DomainError("Choose the pharmacy to pick up from.", code="pharmacy_required", field="pharmacy",
+            raise DomainError(_("Choose the pharmacy to pick up from."), code="pharmacy_required", field="pharmacy",
                               kind=Kind.INVALID)
         if lat is None and lng is None:
             lat, lng = pharmacy.latitude, pharmacy.longitude
@@ -66,7 +67,7 @@ def order_place(*, by: User, prescription: Prescription, kind: str, pharmacy: Ph
             prescription = Prescription.objects.select_for_update().get(pk=prescription.pk)
             prescription_check_dispensable(prescription, now=now)
             if Order.objects.filter(prescription=prescription, status__in=LIVE_ORDER_STATUSES).exists():
-                raise DomainError("This prescription already has an order in progress.", code="order_exists",
+                raise DomainError(_("This prescription already has an order in progress."), code="order_exists",
                                   field="prescription", kind=Kind.CONFLICT)
             items = prescription_items(prescription)
             if kind == OrderKind.PICKUP:
@@ -93,14 +94,15 @@ def order_place(*, by: User, prescription: Prescription, kind: str, pharmacy: Ph
                     f"We will tell you when the pharmacy accepts it.")
             webhook_on_commit(order)
     except IntegrityError:
-        raise DomainError("This prescription already has an order in progress.", code="order_exists",
+        raise DomainError(_("This prescription already has an order in progress."), code="order_exists",
                           field="prescription", kind=Kind.CONFLICT) from None
     return order
 
 
 def _pickup_reserve(pharmacy: Pharmacy, *, items, lat, lng, by) -> Pharmacy:
     if not pharmacy.active:
-        raise DomainError(f"{pharmacy.name} is not taking orders.", code="pharmacy_inactive", field="pharmacy",
+        raise DomainError(_("%(pharmacy)s is not taking orders.") % {"pharmacy": pharmacy.name}, code="pharmacy_inactive",
+                          field="pharmacy",
                           kind=Kind.UNPROCESSABLE)
     candidate = dispatch.Candidate(pharmacy=pharmacy, distance_km=0.0, opening=None)
     try:
@@ -109,8 +111,8 @@ def _pickup_reserve(pharmacy: Pharmacy, *, items, lat, lng, by) -> Pharmacy:
         if error.code != "no_pharmacy_has_stock":
             raise
         raise DomainError(
-            f"{pharmacy.name} does not have every item of this prescription available any more; "
-            f"choose another pharmacy.", code="out_of_stock", field="pharmacy", kind=Kind.CONFLICT,
+            _("%(pharmacy)s does not have every item of this prescription available any more; choose another pharmacy.")
+            % {"pharmacy": pharmacy.name}, code="out_of_stock", field="pharmacy", kind=Kind.CONFLICT,
         ) from None
     return pharmacy
 
@@ -118,7 +120,7 @@ def _pickup_reserve(pharmacy: Pharmacy, *, items, lat, lng, by) -> Pharmacy:
 def _delivery_reserve(*, items, lat, lng, by) -> Pharmacy:
     candidates = dispatch.delivery_candidates(items=items, lat=lat, lng=lng, limit=SEARCH_LIMIT)
     if not candidates and not dispatch.delivery_area_covered(lat=lat, lng=lng):
-        raise DomainError("No pharmacy delivers to this address.", code="outside_delivery_area",
+        raise DomainError(_("No pharmacy delivers to this address."), code="outside_delivery_area",
                           field="address", kind=Kind.UNPROCESSABLE)
     return dispatch.dispatch_reserve(candidates=candidates, items=items, by=by, reason="order placed").pharmacy
 

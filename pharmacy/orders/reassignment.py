@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError
 from cloudhospital.permissions import SYSTEM, require
@@ -44,7 +45,7 @@ def order_reassign(*, order_id: int, attempt: int, by=SYSTEM, now: datetime | No
     "failed", or "skipped". Only the system reassigns (403 for anyone else); no other errors
     for callers: it runs in tasks.
     """
-    require("pharmacy.reassign", by, message="Orders are reassigned by the system, not by hand.")
+    require("pharmacy.reassign", by, message=_("Orders are reassigned by the system, not by hand."))
     now = now or timezone.now()
     with transaction.atomic():
         # Lock the order row alone (no join): see pharmacy.orders.base.order_lock.
@@ -111,7 +112,7 @@ def orders_reassign_overdue(*, by=SYSTEM, now: datetime | None = None) -> int:
     """Beat sweep: reassign every order not accepted within the timeout, and every rejected
     order whose reassignment task has not run within a minute (a lost message). Each order
     in its own transaction; returns how many were moved or failed. Only the system (403)."""
-    require("pharmacy.reassign", by, message="Orders are reassigned by the system, not by hand.")
+    require("pharmacy.reassign", by, message=_("Orders are reassigned by the system, not by hand."))
     now = now or timezone.now()
     due = Order.objects.filter(status=O.PLACED, assigned_at__lte=now - accept_timeout()).values_list("pk", "attempt")
     lost = Order.objects.filter(status=O.REJECTED, updated_at__lte=now - REJECTED_GRACE).values_list("pk", "attempt")

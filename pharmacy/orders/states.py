@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.states import StateTable, require_move, transition
@@ -42,7 +43,8 @@ def order_require_move(order: Order, to: str) -> None:
     """Refuse (409) a move the table does not allow, or a step of the other kind of order."""
     required_kind = KIND_ONLY.get(to)
     if required_kind and order.kind != required_kind:
-        raise DomainError(f"This is a {order.kind} order; it cannot become {to}.", code="wrong_order_kind",
+        raise DomainError(_("This is a %(kind)s order; it cannot become %(status)s.") % {"kind": order.kind, "status": to},
+                          code="wrong_order_kind",
                           kind=Kind.CONFLICT)
     require_move(order, to, table=ORDER_STATES)
 

@@ -9,6 +9,7 @@ so only the patient, proxies and the doctors treating them get an answer (everyo
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -33,9 +34,9 @@ class TrendQuerySerializer(StrictSerializer):
         data.setdefault("date_to", today)
         data.setdefault("date_from", data["date_to"] - timedelta(days=29))
         if data["date_from"] > data["date_to"]:
-            raise serializers.ValidationError({"date_from": ["Must not be after date_to."]})
+            raise serializers.ValidationError({"date_from": [_("Must not be after date_to.")]})
         if (data["date_to"] - data["date_from"]).days >= MAX_TREND_DAYS:
-            raise serializers.ValidationError({"date_from": [f"At most {MAX_TREND_DAYS} days at a time."]})
+            raise serializers.ValidationError({"date_from": [_("At most %(days)s days at a time.") % {"days": MAX_TREND_DAYS}]})
         return data
 
 

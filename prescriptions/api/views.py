@@ -5,6 +5,7 @@ Pharmacies and pharmacists need the formulary and the doctors' public keys to ch
 prescription, so neither is restricted by role; nothing there is patient data.
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -122,7 +123,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             pk=kwargs.pop("consultation"), booking__slot__doctor__user=request.user
         ).first()
         if consultation is None:
-            raise DomainError("No consultation of yours with this id.", code="consultation_invalid",
+            raise DomainError(_("No consultation of yours with this id."), code="consultation_invalid",
                               field="consultation", kind=Kind.INVALID)
         saved = lifecycle.prescription_create(by=request.user, consultation=consultation, **kwargs)
         return self._saved(saved, status.HTTP_201_CREATED)
@@ -142,7 +143,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         For the prescribing doctor and review pharmacists."""
         prescription = self.get_object()
         require("prescriptions.run_checks", request.user, prescription,
-                message="Only the prescribing doctor or a review pharmacist may run the checks.")
+                message=_("Only the prescribing doctor or a review pharmacist may run the checks."))
         data = _parse(CheckInSerializer, request).validated_data
         long_term = data.get("long_term", prescription.long_term)
         if "items" in data:
@@ -181,7 +182,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=False, methods=["get"], url_path="review-queue")
     def review_queue(self, request):
         """Signed prescriptions awaiting review, oldest first (review pharmacists only)."""
-        require("prescriptions.review", request.user, message="The review queue is for the hospital's review pharmacists.")
+        require("prescriptions.review", request.user, message=_("The review queue is for the hospital's review pharmacists."))
         page = self.paginate_queryset(prescriptions_for_display(review_queue()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
