@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "drf_standardized_errors",
     "simple_history",
     "axes",
     "channels",
@@ -262,16 +263,24 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cloudhospital.api.schema.AutoSchema",
     # Negotiates the language with the media type: a token user's saved language, once known.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "cloudhospital.languages.LanguageNegotiation",
-    "EXCEPTION_HANDLER": "cloudhospital.api.errors.api_exception_handler",
+    # One error shape for every refusal (cloudhospital.api.errors): drf-standardized-errors'
+    # {"type", "errors": [{"code", "detail", "attr"}]}, with domain errors mapped into it.
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "register": os.environ.get("REGISTER_RATE", "30/hour"),
         "dependant_add": os.environ.get("DEPENDANT_ADD_RATE", "20/day"),  # per account
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "cloudhospital.api.errors.ExceptionHandler",
+    # A crash answers 500 in the error shape in production; with DEBUG the traceback shows.
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": False,
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "409", "415", "422", "429"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cloud Hospital API",

@@ -46,3 +46,7 @@ urlpatterns = [
     path("", include("prescriptions.page_urls")),
     path("api/", include(api_patterns)),
 ]
+
+# An unknown /api/ path (or a crash under it) answers in the API's error shape.
+handler404 = "cloudhospital.api.errors.api_not_found"
+handler500 = "cloudhospital.api.errors.api_server_error"

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cloudhospital import tokens
+from cloudhospital.api import examples
 from cloudhospital.api.refusals import refuses
 from cloudhospital.accounts import user_login
 from cloudhospital.api.serializers import DeviceTokenSerializer, LoginSerializer, TokenSerializer, issued_token_body
@@ -22,7 +23,7 @@ class LoginView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
-        request=LoginSerializer, responses={200: TokenSerializer},
+        request=LoginSerializer, responses={200: TokenSerializer}, examples=examples.LOGIN,
         summary="Log in with phone and password: a new token for this device",
     )
     @refuses("bad_credentials", "invalid_phone")

@@ -14,6 +14,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from cloudhospital.api.throttling import FailOpenScopedRateThrottle
+from cloudhospital.api import examples
+from cloudhospital.api.refusals import refuses
 from cloudhospital.permissions import require
 from consult import records
 from consult.api.serializers import (
@@ -65,7 +67,9 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         record_for(request.user, self.kwargs["pk"], purpose="patient_read")
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=DependantCreateSerializer, responses={201: PatientSerializer}, summary="Add a dependant")
+    @extend_schema(request=DependantCreateSerializer, responses={201: PatientSerializer}, summary="Add a dependant",
+                   examples=examples.DEPENDANT_ADD)
+    @refuses("required", "invalid_id_number", "invalid_phone", "cannot_add_dependant", "duplicate_id_number")
     def create(self, request):
         data = DependantCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -73,6 +77,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(self.get_serializer(patient).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=PatientUpdateSerializer, responses={200: PatientSerializer}, summary="Change contact details")
+    @refuses("forbidden", "invalid_phone", "duplicate_phone")
     def partial_update(self, request, pk=None):
         patient = self.get_object()
         require_manager(request.user, patient)
@@ -89,6 +94,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(responses={200: AccessLogEntrySerializer(many=True)}, summary="Who read this patient's record")
     @action(detail=True, methods=["get"], url_path="access-log")
+    @refuses("forbidden")
     def access_log(self, request, pk=None):
         """Every read of the record by someone outside the family, newest first: who (name
         and role), what, on what grounds, when and from where. The patient's and proxies' own."""
@@ -100,6 +106,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(methods=["GET"], responses={200: ProxySerializer(many=True)}, summary="Who acts for this patient")
     @extend_schema(methods=["POST"], request=ProxyAddSerializer, responses={201: ProxySerializer}, summary="Add a proxy")
     @action(detail=True, methods=["get", "post"])
+    @refuses("forbidden", "unknown_account", "is_patient", "already_proxy", "invalid_phone")
     def proxies(self, request, pk=None):
         patient = self.get_object()
         require_manager(request.user, patient)
@@ -113,6 +120,7 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(responses={204: None}, summary="Remove a proxy")
     @action(detail=True, methods=["delete"], url_path=r"proxies/(?P<link_id>\d+)")
+    @refuses("forbidden", "last_proxy")
     def proxy_remove(self, request, pk=None, link_id=None):
         patient = self.get_object()
         require_manager(request.user, patient)
@@ -151,6 +159,7 @@ class PatientRecordViewSet(
     def create_kwargs(self) -> dict:
         return {}
 
+    @refuses("forbidden", "required", "invalid", "invalid_icd10", "implausible")
     def create(self, request, *args, **kwargs):
         patient = self.get_patient()
         require_manager(request.user, patient)
@@ -159,6 +168,7 @@ class PatientRecordViewSet(
         entry = type(self).add(by=request.user, patient=patient, **data.validated_data, **self.create_kwargs())
         return Response(self.get_serializer(entry).data, status=status.HTTP_201_CREATED)
 
+    @refuses("forbidden", "required", "invalid", "invalid_icd10", "implausible")
     def partial_update(self, request, *args, **kwargs):
         entry = self.get_object()
         require_manager(request.user, entry.patient)
@@ -217,6 +227,7 @@ class ObservationViewSet(PatientRecordViewSet):
     @extend_schema(request=EnteredInErrorSerializer, responses={200: ObservationSerializer},
                    summary="Mark a reading entered in error (kept, left out of trends)")
     @action(detail=True, methods=["post"], url_path="entered-in-error")
+    @refuses("forbidden", "required", "already_entered_in_error")
     def entered_in_error(self, request, patient_pk=None, pk=None):
         observation = self.get_object()
         data = EnteredInErrorSerializer(data=request.data)

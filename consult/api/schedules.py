@@ -10,6 +10,7 @@ import django_filters
 from django.utils.translation import gettext as _
 
 from cloudhospital.api.filters import IdFilter
+from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import CalendarDateField, StrictModelSerializer, StrictSerializer
 from consult import schedules
 from consult.models import Clinic, Doctor, LeaveBlock, ScheduleTemplate
@@ -70,6 +71,7 @@ class ScheduleTemplateViewSet(
             raise serializers.ValidationError({"doctor": [_("Name the doctor whose session this is.")]})
         return doctor
 
+    @refuses("forbidden", "invalid", "required", "not_in_clinic", "overlapping_session")
     def create(self, request, *args, **kwargs):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,6 +81,7 @@ class ScheduleTemplateViewSet(
         template = schedules.schedule_template_create(by=request.user, doctor=doctor, **fields)
         return Response(self.get_serializer(template).data, status=status.HTTP_201_CREATED)
 
+    @refuses("forbidden", "invalid", "required", "not_in_clinic", "overlapping_session")
     def partial_update(self, request, *args, **kwargs):
         template = self.get_object()
         data = self.get_serializer(template, data=request.data, partial=True)
@@ -90,6 +93,7 @@ class ScheduleTemplateViewSet(
         template = schedules.schedule_template_update(by=request.user, template=template, **changes)
         return Response(self.get_serializer(template).data)
 
+    @refuses("forbidden")
     def destroy(self, request, *args, **kwargs):
         schedules.schedule_template_delete(by=request.user, template=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -147,6 +151,7 @@ class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return LeaveBlock.objects.filter(doctor__in=managed.values("pk")).order_by("-starts_on", "-id")
 
     @extend_schema(request=LeaveCreateSerializer, responses={201: LeaveResultSerializer}, summary="Block dates (leave)")
+    @refuses("forbidden", "invalid", "required")
     def create(self, request):
         data = LeaveCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
@@ -160,6 +165,7 @@ class LeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(LeaveResultSerializer(leave).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: LeaveLiftedSerializer}, summary="Lift a leave (the doctor works after all)")
+    @refuses("forbidden", "leave_over", "leave_lifted")
     def destroy(self, request, pk=None):
         leave = self.get_object()
         reopened = schedules.leave_block_lift(by=request.user, leave=leave)

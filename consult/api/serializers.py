@@ -63,7 +63,7 @@ class ProxyAddSerializer(StrictSerializer):
     relationship = serializers.ChoiceField(choices=Relationship.choices)
 
 class RecordedBySerializer(StrictModelSerializer):
-    recorded_by = serializers.CharField(source="recorded_by.full_name", read_only=True, default=None)
+    recorded_by = serializers.CharField(source="recorded_by.full_name", read_only=True, default=None, allow_null=True)
 
 class ConditionSerializer(RecordedBySerializer):
     class Meta:

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
-from cloudhospital.errors import DomainError, Kind
 from cloudhospital.api import examples
 from cloudhospital.api.refusals import refuses
 from cloudhospital.api.pagination import query_without_paging
+from cloudhospital.errors import DomainError, Kind
 from pharmacy import dispatch, orders
 from pharmacy.api.order_serializers import (
     DeliverSerializer,
@@ -64,6 +64,7 @@ class PrescriptionPharmaciesView(generics.GenericAPIView):
         responses={200: CandidateSerializer(many=True)},
         summary="Pharmacies that can fill a prescription",
     )
+    @refuses("prescription_not_orderable", "prescription_expired", "invalid_coordinates", "invalid_limit")
     def get(self, request, pk: int):
         prescription = get_object_or_404(prescriptions_orderable_by(request.user), pk=pk)
         query = PharmaciesQuerySerializer(data=query_without_paging(request))
@@ -91,7 +92,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def _render(self, order, status_code=status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data, status=status_code)
 
-    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer}, examples=examples.ORDER_CREATE)
+    @refuses("prescription_invalid", "pharmacy_invalid", "forbidden", "invalid_kind", "pharmacy_required", "address_required", "recipient_name_required", "recipient_phone_required", "address_too_long", "recipient_name_too_long", "recipient_phone_too_long", "invalid_coordinates", "prescription_not_orderable", "prescription_expired", "order_exists", "out_of_stock", "pharmacy_inactive", "outside_delivery_area", "no_pharmacy_has_stock", "does_not_deliver", "invalid_transition")
     def create(self, request):
         """Order an approved prescription: `pickup` at `pharmacy`, or `delivery` to `address`
         at `lat`/`lng` (the nearest delivering pharmacy with everything takes it). Stock is
@@ -115,6 +117,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(request=EmptySerializer, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind")
     def cancel(self, request, pk=None):
         """Cancel before the pharmacy starts preparing; the reserved stock is released."""
         order = self.get_object()
@@ -174,36 +177,43 @@ class PharmacyOrderViewSet(PharmacySideMixin, mixins.ListModelMixin, mixins.Retr
 
     @extend_schema(request=EmptySerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "signature_invalid", "prescription_expired", "prescription_not_orderable")
     def accept(self, request, pk=None):
         return self._step(orders.order_accept)
 
     @extend_schema(request=RejectSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "reason_required", "reason_too_long")
     def reject(self, request, pk=None):
         return self._step(orders.order_reject, RejectSerializer)
 
     @extend_schema(request=EmptySerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind")
     def preparing(self, request, pk=None):
         return self._step(orders.order_prepare)
 
     @extend_schema(request=EmptySerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"], url_path="ready")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind")
     def ready_for_pickup(self, request, pk=None):
         return self._step(orders.order_ready)
 
     @extend_schema(request=PickUpSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"], url_path="picked-up")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "wrong_pickup_code", "pickup_locked", "pickup_code_required", "consume_exceeds_reserved")
     def picked_up(self, request, pk=None):
         return self._step(orders.order_pick_up, PickUpSerializer)
 
     @extend_schema(request=DispatchSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"], url_path="out-for-delivery")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "courier_required", "courier_too_long", "tracking_number_too_long", "consume_exceeds_reserved")
     def out_for_delivery(self, request, pk=None):
         return self._step(orders.order_dispatch, DispatchSerializer)
 
     @extend_schema(request=DeliverSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "received_at_early", "received_at_future", "received_by_too_long")
     def delivered(self, request, pk=None):
         return self._step(orders.order_deliver, DeliverSerializer)
 

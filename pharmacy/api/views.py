@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cloudhospital.api.authentication import ExpiringTokenAuthentication
-from cloudhospital.api.parsers import SafeJSONParser
 from cloudhospital.api.pagination import query_without_paging
 from cloudhospital.api.refusals import refuses
+from cloudhospital.api.parsers import SafeJSONParser
 from pharmacy import dispatch
 from pharmacy.access import pharmacy_for
 from pharmacy.api.serializers import (
@@ -89,6 +89,7 @@ class StockView(PharmacySideMixin, generics.ListAPIView):
         return queryset.filter(drug__code=code) if code else queryset
 
     @extend_schema(request=StockUploadSerializer, responses={200: StockUploadResultSerializer}, summary="Upsert stock in bulk")
+    @refuses("forbidden", "no_lines", "too_many_lines", "invalid_drug_code", "invalid_quantity")
     def put(self, request):
         upload = StockUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
@@ -119,6 +120,7 @@ class PharmacyDirectoryView(generics.GenericAPIView):
         responses={200: CandidateSerializer(many=True)},
         summary="Pharmacies near a point",
     )
+    @refuses("invalid_coordinates", "invalid_limit")
     def get(self, request):
         query = NearQuerySerializer(data=query_without_paging(request))
         query.is_valid(raise_exception=True)

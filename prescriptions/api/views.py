@@ -14,6 +14,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
+from cloudhospital.api import examples
+from cloudhospital.api.refusals import refuses
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
 from consult.models import Consultation
@@ -114,7 +116,9 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def _render(self, prescription) -> Response:
         return Response(self.get_serializer(self.get_queryset().get(pk=prescription.pk)).data)
 
-    @extend_schema(request=PrescriptionCreateSerializer, responses={201: PrescriptionSavedSerializer})
+    @extend_schema(request=PrescriptionCreateSerializer, responses={201: PrescriptionSavedSerializer},
+                   examples=examples.PRESCRIPTION_CREATE)
+    @refuses("consultation_invalid", "not_the_doctor", "prescribing_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
     def create(self, request):
         """The consultation's doctor writes a draft. The safety findings come back with it."""
         serializer = _parse(PrescriptionCreateSerializer, request)
@@ -129,6 +133,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self._saved(saved, status.HTTP_201_CREATED)
 
     @extend_schema(request=PrescriptionWriteSerializer, responses=PrescriptionSavedSerializer)
+    @refuses("not_the_prescriber", "not_editable", "prescribing_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
     def partial_update(self, request, pk=None):
         """Edit a draft (only the prescribing doctor). `items`, when given, replace all items."""
         prescription = self.get_object()
@@ -138,6 +143,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=CheckInSerializer, responses=CheckOutSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("forbidden", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
     def check(self, request, pk=None):
         """Dry-run the safety checks on the saved items, or on `items` given here (nothing is saved).
         For the prescribing doctor and review pharmacists."""
@@ -158,8 +164,9 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         }
         return Response(CheckOutSerializer(body).data)
 
-    @extend_schema(request=SignInSerializer, responses=PrescriptionSavedSerializer)
+    @extend_schema(request=SignInSerializer, responses=PrescriptionSavedSerializer, examples=examples.PRESCRIPTION_SIGN)
     @action(detail=True, methods=["post"])
+    @refuses("not_the_prescriber", "invalid_transition", "prescribing_closed", "overrides_invalid", "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor")
     def sign(self, request, pk=None):
         """Sign a draft (prescribing doctor). Blocks refuse; every warning needs a reason in `overrides`."""
         prescription = self.get_object()
@@ -180,6 +187,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(responses=PrescriptionSerializer(many=True))
     @action(detail=False, methods=["get"], url_path="review-queue")
+    @refuses("forbidden")
     def review_queue(self, request):
         """Signed prescriptions awaiting review, oldest first (review pharmacists only)."""
         require("prescriptions.review", request.user, message=_("The review queue is for the hospital's review pharmacists."))
@@ -188,6 +196,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=OptionalReasonSerializer, responses=PrescriptionSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("not_a_review_pharmacist", "invalid_transition", "prescription_expired", "reason_too_long")
     def approve(self, request, pk=None):
         """A review pharmacist approves a signed prescription."""
         prescription = self.get_object()
@@ -196,6 +205,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=ReasonSerializer, responses=PrescriptionSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("not_a_review_pharmacist", "invalid_transition", "prescription_expired", "reason_required", "reason_too_long")
     def reject(self, request, pk=None):
         """A review pharmacist rejects a signed prescription, with a reason; it goes back to the doctor."""
         prescription = self.get_object()
@@ -204,6 +214,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=None, responses={201: PrescriptionSavedSerializer})
     @action(detail=True, methods=["post"])
+    @refuses("not_the_prescriber", "invalid_transition", "already_revised", "prescribing_closed")
     def revise(self, request, pk=None):
         """The prescribing doctor starts a new draft version from a rejected prescription."""
         prescription = self.get_object()
@@ -212,6 +223,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=ReasonSerializer, responses=PrescriptionSerializer)
     @action(detail=True, methods=["post"])
+    @refuses("not_the_prescriber", "invalid_transition", "reason_required", "reason_too_long")
     def void(self, request, pk=None):
         """The prescribing doctor voids a draft or an approved prescription, with a reason."""
         prescription = self.get_object()
