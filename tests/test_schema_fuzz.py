@@ -6,6 +6,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from tests.fuzzing import fuzz_examples, in_process_schema
 from tests.factories import BloodPressureFactory, ConditionFactory, DependantFactory, PatientFactory
@@ -70,14 +71,18 @@ def own_ids(case, owner) -> dict | None:
     return params
 
 
+# Not a 5xx, and the answer is one the schema declares: its status, media type and body.
+CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
+
+
 @schema.parametrize()
 @settings(max_examples=fuzz_examples(20), deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_endpoint_answers_5xx(case, owner):
     headers = {"Authorization": f"Token {owner['token']}"}
     response = case.call_wsgi(headers=headers)
-    case.validate_response(response, checks=(not_a_server_error,))
+    case.validate_response(response, checks=CHECKS)
     params = own_ids(case, owner)
     if params is not None:
         case.path_parameters = params
         response = case.call_wsgi(headers=headers)
-        case.validate_response(response, checks=(not_a_server_error,))
+        case.validate_response(response, checks=CHECKS)
