@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
-from cloudhospital.errors import DomainError, Kind
+from cloudhospital.errors import DomainError, Kind, error_body
 from cloudhospital.identity import IdentityError, normalise_mobile
 from cloudhospital.tokens import IssuedToken, token_issue, tokens_revoke_all
 
@@ -40,10 +40,9 @@ def login_identifier(request: HttpRequest, credentials: dict | None) -> str:
 
 def lockout_response(request, original_response=None, credentials=None):
     """Answer a locked-out login with 429 and a message a person can act on."""
-    return JsonResponse(
-        {"detail": _("Too many failed logins for this phone number. Try again in 15 minutes."), "code": "locked_out"},
-        status=429,
-    )
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = _("Too many failed logins for this phone number. Try again in %(minutes)s minutes.") % {"minutes": minutes}
+    return JsonResponse(error_body("locked_out", message), status=429)
 
 
 def user_login(*, request: HttpRequest, phone: str, password: str) -> IssuedToken:

@@ -39,3 +39,9 @@ class DomainError(Exception):
 def forbidden(message: str, *, code: str = "forbidden") -> DomainError:
     """The refusal a write function gives an actor the access policy does not allow."""
     return DomainError(message, code=code, kind=Kind.FORBIDDEN)
+
+
+def error_body(code: str, detail: str, *, attr: str | None = None, kind: str = "client_error") -> dict:
+    """The API's one error shape (cloudhospital.api.errors), for answers written outside DRF:
+    Django's own 404/500 under /api/, the login lockout."""
+    return {"type": kind, "errors": [{"code": code, "detail": str(detail), "attr": attr}]}

@@ -5,7 +5,7 @@ from cloudhospital.identity import make_resident_id
 from cloudhospital.models import User
 from consult.models import Patient
 from tests.factories import PASSWORD, PatientFactory
-from tests.api_errors import error_attrs, error_detail
+from tests.api_errors import error_attrs, error_code, error_detail
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,8 @@ def test_wrong_password_is_400_then_429_after_repeated_failures(api, settings):
         response = api.post("/api/auth/login/", {"phone": patient.account.phone, "password": "wrong"}, format="json")
         assert response.status_code == 400
     locked = api.post("/api/auth/login/", {"phone": patient.account.phone, "password": "wrong"}, format="json")
-    assert locked.status_code == 429
+    assert locked.status_code == 429 and error_code(locked) == "locked_out"
+    assert "15 minutes" in error_detail(locked)
     # Even the right password is refused while locked out.
     right = api.post("/api/auth/login/", {"phone": patient.account.phone, "password": PASSWORD}, format="json")
     assert right.status_code == 429

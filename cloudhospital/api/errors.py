@@ -21,7 +21,7 @@ from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHan
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 
-from cloudhospital.errors import DomainError, Kind
+from cloudhospital.errors import DomainError, Kind, error_body
 
 HTTP_STATUS: dict[Kind, int] = {
     Kind.INVALID: status.HTTP_400_BAD_REQUEST,
@@ -74,11 +74,6 @@ class Conflict(exceptions.APIException):
 
     def __init__(self):
         super().__init__(self.default_detail, self.default_code)
-
-
-def error_body(code: str, detail: str, *, attr: str | None = None, kind: str = "client_error") -> dict:
-    """The error shape, for answers given outside DRF (Django's 404/500, middleware)."""
-    return {"type": kind, "errors": [{"code": code, "detail": str(detail), "attr": attr}]}
 
 
 def error_response(status_code: int, code: str, detail: str, **kwargs) -> JsonResponse:

@@ -35,7 +35,7 @@ GENERIC_CODES = {
     "405": {"method_not_allowed"},
     "406": {"not_acceptable"},
     "415": {"unsupported_media_type"},
-    "429": {"throttled"},
+    "429": {"throttled", "locked_out"},  # locked_out: too many failed logins (django-axes)
     "500": {"error"},
 }
 # What DRF's fields answer for a malformed query parameter (views that validate their query
