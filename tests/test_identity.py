@@ -111,7 +111,7 @@ def test_registering_the_same_person_with_a_full_width_digit_is_a_duplicate(clie
     assert response.status_code == 400 and error_code(response) == "duplicate_id_number"
     other_person = make_resident_id(region="330203", birth_date=date(1950, 1, 1), sequence=12, sex="male")
     same_phone = {**body, "id_number": other_person, "phone": "13３74962473"}
-    assert client.post("/api/auth/register/", same_phone, content_type="application/json").json()["code"] == "duplicate_phone"
+    assert error_code(client.post("/api/auth/register/", same_phone, content_type="application/json")) == "duplicate_phone"
 
 
 @pytest.mark.django_db
