@@ -14,7 +14,10 @@ MAIN_FLOWS = {  # (path, method): what the front end does there
     ("/api/prescriptions/", "post"): "prescribe",
     ("/api/prescriptions/{id}/sign/", "post"): "sign",
     ("/api/orders/", "post"): "order",
+    ("/api/bookings/{id}/check-in/", "post"): "check in",
+    ("/api/pharmacy/orders/{id}/accept/", "post"): "pharmacy accepts",
 }
+BODILESS = {("/api/bookings/{id}/check-in/", "post"), ("/api/pharmacy/orders/{id}/accept/", "post")}
 
 
 def json_schema(node, components):
@@ -57,7 +60,11 @@ def test_every_example_fits_its_schema():
 
 
 @pytest.mark.parametrize(("path", "method"), sorted(MAIN_FLOWS))
-def test_main_flows_have_a_request_example(path, method):
+def test_main_flows_have_request_and_response_examples(path, method):
     operation = error_contract.schema()["paths"][path][method]
-    examples = operation["requestBody"]["content"]["application/json"].get("examples")
-    assert examples, f"{MAIN_FLOWS[(path, method)]}: no request example"
+    if "requestBody" in operation and (path, method) not in BODILESS:
+        assert operation["requestBody"]["content"]["application/json"].get("examples"), \
+            f"{MAIN_FLOWS[(path, method)]}: no request example"
+    success = next(status for status in operation["responses"] if status.startswith("2"))
+    assert operation["responses"][success]["content"]["application/json"].get("examples"), \
+        f"{MAIN_FLOWS[(path, method)]}: no response example"

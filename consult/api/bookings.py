@@ -133,7 +133,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         booking = booking_domain.booking_reschedule(by=request.user, booking=self.get_object(), new_slot=data.validated_data["slot"])
         return self._render(booking)
 
-    @extend_schema(request=None, responses={200: BookingSerializer}, summary="Check in to the waiting room")
+    @extend_schema(request=None, responses={200: BookingSerializer}, summary="Check in to the waiting room",
+                   examples=examples.BOOKING_CHECK_IN)
     @action(detail=True, methods=["post"], url_path="check-in")
     @refuses("forbidden", "invalid_transition", "check_in_not_open", "check_in_closed")
     def check_in(self, request, pk=None):

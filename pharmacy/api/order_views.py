@@ -175,9 +175,10 @@ class PharmacyOrderViewSet(PharmacySideMixin, mixins.ListModelMixin, mixins.Retr
         """Check the prescription's Ed25519 signature over its content as stored now."""
         return Response(SignatureCheckSerializer(_signature_check(self.get_object())).data)
 
-    @extend_schema(request=EmptySerializer, responses=PharmacyOrderSerializer)
+    @extend_schema(request=EmptySerializer, responses=PharmacyOrderSerializer, examples=examples.PHARMACY_ACCEPT)
     @action(detail=True, methods=["post"])
-    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "signature_invalid", "prescription_expired", "prescription_not_orderable")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "signature_invalid", "prescription_expired",
+             "prescription_not_orderable")
     def accept(self, request, pk=None):
         return self._step(orders.order_accept)
 
