@@ -78,7 +78,7 @@ def _template(node) -> str | None:
     if (text := _literal(node)) is not None:
         return text
     if isinstance(node, ast.JoinedStr):
-        return "".join(_literal(part) or "{" + ast.unparse(part.value) + "}" if not _literal(part) else _literal(part)
+        return "".join(part.value if isinstance(part, ast.Constant) else "{" + ast.unparse(part.value) + "}"
                        for part in node.values)
     return None
 

@@ -48,7 +48,8 @@ class RegisterView(APIView):
         summary="Register a patient account with real-name data",
         examples=examples.REGISTER,
     )
-    @refuses("required", "invalid_phone", "invalid_id_number", "weak_password", "duplicate_phone", "duplicate_id_number", "duplicate")
+    @refuses("required", "invalid_phone", "invalid_id_number", "weak_password", "duplicate_phone",
+             "duplicate_id_number", "duplicate")
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -104,7 +104,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    summary="Book a slot for yourself or a family member", examples=examples.BOOKING_CREATE)
-    @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking", "idempotency_key_reused", "conflict")
+    @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past",
+             "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking",
+             "idempotency_key_reused", "conflict")
     def create(self, request):
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 80:
@@ -126,7 +128,9 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=BookingRescheduleSerializer, responses={200: BookingSerializer}, summary="Move to another slot")
     @action(detail=True, methods=["post"])
-    @refuses("forbidden", "invalid_transition", "too_late_to_reschedule", "same_slot", "other_clinic", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking", "conflict")
+    @refuses("forbidden", "invalid_transition", "too_late_to_reschedule", "same_slot", "other_clinic",
+             "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window",
+             "doctor_unverified", "follow_up_only", "duplicate_booking", "conflict")
     def reschedule(self, request, pk=None):
         data = BookingRescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)

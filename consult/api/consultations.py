@@ -115,7 +115,8 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self.render(consult_rules.consultation_open(by=request.user, booking=booking), status.HTTP_201_CREATED)
 
     @extend_schema(request=ConsultationRecordSerializer, responses={200: ConsultationSerializer}, summary="Doctor writes the record")
-    @refuses("not_the_doctor", "invalid", "invalid_transition", "record_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10")
+    @refuses("not_the_doctor", "invalid", "invalid_transition", "record_closed", "diagnosis_required",
+             "diagnosis_invalid", "invalid_icd10")
     def partial_update(self, request, pk=None):
         consultation = self.get_object()
         data = ConsultationRecordSerializer(data=request.data)

@@ -93,7 +93,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data, status=status_code)
 
     @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer}, examples=examples.ORDER_CREATE)
-    @refuses("prescription_invalid", "pharmacy_invalid", "forbidden", "invalid_kind", "pharmacy_required", "address_required", "recipient_name_required", "recipient_phone_required", "address_too_long", "recipient_name_too_long", "recipient_phone_too_long", "invalid_coordinates", "prescription_not_orderable", "prescription_expired", "order_exists", "out_of_stock", "pharmacy_inactive", "outside_delivery_area", "no_pharmacy_has_stock", "does_not_deliver", "invalid_transition")
+    @refuses("prescription_invalid", "pharmacy_invalid", "forbidden", "invalid_kind", "pharmacy_required",
+             "address_required", "recipient_name_required", "recipient_phone_required", "address_too_long",
+             "recipient_name_too_long", "recipient_phone_too_long", "invalid_coordinates",
+             "prescription_not_orderable", "prescription_expired", "order_exists", "out_of_stock",
+             "pharmacy_inactive", "outside_delivery_area", "no_pharmacy_has_stock", "does_not_deliver",
+             "invalid_transition")
     def create(self, request):
         """Order an approved prescription: `pickup` at `pharmacy`, or `delivery` to `address`
         at `lat`/`lng` (the nearest delivering pharmacy with everything takes it). Stock is
@@ -202,19 +207,22 @@ class PharmacyOrderViewSet(PharmacySideMixin, mixins.ListModelMixin, mixins.Retr
 
     @extend_schema(request=PickUpSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"], url_path="picked-up")
-    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "wrong_pickup_code", "pickup_locked", "pickup_code_required", "consume_exceeds_reserved")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "wrong_pickup_code", "pickup_locked",
+             "pickup_code_required", "consume_exceeds_reserved")
     def picked_up(self, request, pk=None):
         return self._step(orders.order_pick_up, PickUpSerializer)
 
     @extend_schema(request=DispatchSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"], url_path="out-for-delivery")
-    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "courier_required", "courier_too_long", "tracking_number_too_long", "consume_exceeds_reserved")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "courier_required", "courier_too_long",
+             "tracking_number_too_long", "consume_exceeds_reserved")
     def out_for_delivery(self, request, pk=None):
         return self._step(orders.order_dispatch, DispatchSerializer)
 
     @extend_schema(request=DeliverSerializer, responses=PharmacyOrderSerializer)
     @action(detail=True, methods=["post"])
-    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "received_at_early", "received_at_future", "received_by_too_long")
+    @refuses("forbidden", "invalid_transition", "wrong_order_kind", "received_at_early", "received_at_future",
+             "received_by_too_long")
     def delivered(self, request, pk=None):
         return self._step(orders.order_deliver, DeliverSerializer)
 

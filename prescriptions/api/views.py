@@ -118,7 +118,10 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=PrescriptionCreateSerializer, responses={201: PrescriptionSavedSerializer},
                    examples=examples.PRESCRIPTION_CREATE)
-    @refuses("consultation_invalid", "not_the_doctor", "prescribing_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
+    @refuses("consultation_invalid", "not_the_doctor", "prescribing_closed", "diagnosis_required",
+             "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items",
+             "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid",
+             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
     def create(self, request):
         """The consultation's doctor writes a draft. The safety findings come back with it."""
         serializer = _parse(PrescriptionCreateSerializer, request)
@@ -133,7 +136,10 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self._saved(saved, status.HTTP_201_CREATED)
 
     @extend_schema(request=PrescriptionWriteSerializer, responses=PrescriptionSavedSerializer)
-    @refuses("not_the_prescriber", "not_editable", "prescribing_closed", "diagnosis_required", "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
+    @refuses("not_the_prescriber", "not_editable", "prescribing_closed", "diagnosis_required",
+             "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items",
+             "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid",
+             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
     def partial_update(self, request, pk=None):
         """Edit a draft (only the prescribing doctor). `items`, when given, replace all items."""
         prescription = self.get_object()
@@ -143,7 +149,9 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=CheckInSerializer, responses=CheckOutSerializer)
     @action(detail=True, methods=["post"])
-    @refuses("forbidden", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
+    @refuses("forbidden", "items_required", "items_invalid", "too_many_items", "drug_invalid", "dose_invalid",
+             "dose_unit_invalid", "frequency_invalid", "days_supply_invalid", "quantity_invalid",
+             "quantity_mismatch", "route_invalid", "instructions_invalid")
     def check(self, request, pk=None):
         """Dry-run the safety checks on the saved items, or on `items` given here (nothing is saved).
         For the prescribing doctor and review pharmacists."""
@@ -166,7 +174,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=SignInSerializer, responses=PrescriptionSavedSerializer, examples=examples.PRESCRIPTION_SIGN)
     @action(detail=True, methods=["post"])
-    @refuses("not_the_prescriber", "invalid_transition", "prescribing_closed", "overrides_invalid", "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor")
+    @refuses("not_the_prescriber", "invalid_transition", "prescribing_closed", "overrides_invalid",
+             "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor")
     def sign(self, request, pk=None):
         """Sign a draft (prescribing doctor). Blocks refuse; every warning needs a reason in `overrides`."""
         prescription = self.get_object()
@@ -205,7 +214,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=ReasonSerializer, responses=PrescriptionSerializer)
     @action(detail=True, methods=["post"])
-    @refuses("not_a_review_pharmacist", "invalid_transition", "prescription_expired", "reason_required", "reason_too_long")
+    @refuses("not_a_review_pharmacist", "invalid_transition", "prescription_expired", "reason_required",
+             "reason_too_long")
     def reject(self, request, pk=None):
         """A review pharmacist rejects a signed prescription, with a reason; it goes back to the doctor."""
         prescription = self.get_object()
