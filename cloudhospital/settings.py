@@ -287,7 +287,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Patients, health records, cloud clinics, video consults, e-prescriptions "
     "and pharmacy dispatch for an internet hospital group. The video consult's signalling socket "
     "(`ws://…/ws/consultations/{id}/`) is described by an AsyncAPI document at "
-    "[/api/schema/asyncapi/](/api/schema/asyncapi/) (`?format=yaml` for YAML).",
+    "[/api/schema/asyncapi/](/api/schema/asyncapi/) (`?format=yaml` for YAML).\n\n"
+    "**Errors** have one shape: `{\"type\": \"validation_error\" | \"client_error\" | \"server_error\", "
+    "\"errors\": [{\"code\", \"detail\", \"attr\"}]}`. `code` is stable, `detail` is in the request's "
+    "language, `attr` names the field (null for the whole request). Each operation lists the codes "
+    "it can answer with per status, with an example each: 400 malformed input, 401 no valid "
+    "credentials, 403 not allowed for you, 404 not among what you may see, 409 the object's state "
+    "does not allow it, 422 a rule says no, 429 slow down.\n\n"
+    "**Language**: Chinese by default; `Accept-Language: en` or the account's saved `language` "
+    "(`PATCH /api/auth/me/`) for English. **Lists** are paginated `{count, next, previous, results}` "
+    "(`page_size` up to 100). Objects with a state carry `allowed_actions` for the caller.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
