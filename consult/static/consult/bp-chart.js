@@ -65,7 +65,7 @@
     const query = new URLSearchParams(params).toString();
     const response = await fetch(`/api/patients/${cfg.patientId}/bp-trend/?${query}`, { credentials: "same-origin" });
     const body = await response.json();
-    if (!response.ok) { document.getElementById("summary").textContent = body.detail || JSON.stringify(body); return; }
+    if (!response.ok) { document.getElementById("summary").textContent = (body.errors && body.errors[0].detail) || JSON.stringify(body); return; }
     document.getElementById("date-from").value = body.date_from;
     document.getElementById("date-to").value = body.date_to;
     draw(body);

@@ -30,7 +30,7 @@
       ...options,
     });
     const body = response.status === 204 ? null : await response.json();
-    if (!response.ok) throw new Error((body && body.detail) || JSON.stringify(body));
+    if (!response.ok) throw new Error((body && body.errors && body.errors[0].detail) || JSON.stringify(body));
     return body;
   }
 
