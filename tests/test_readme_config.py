@@ -1,9 +1,12 @@
-"""The README's configuration table lists exactly the environment variables the settings read.
+"""The configuration table lists exactly the environment variables the settings read.
+
+The table lives in docs/deployment.md, under "## Configuration" (it moved there from the README,
+which links it; the file keeps its name).
 
 Both sides are read afresh on every run: cloudhospital/settings.py through `ast` (every
 `os.environ.get("X")`, `os.environ["X"]`, `os.getenv("X")`, `"X" in os.environ`, and every
 call of a helper defined in the settings that reads the environment, such as
-`env_bool("X", ...)`), and the README's table under "## Configuration" (the backticked
+`env_bool("X", ...)`), and the table under "## Configuration" (the backticked
 names in its first column). A setting added without a row, or a row left behind by a
 removed setting, fails here.
 """
@@ -14,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "cloudhospital" / "settings.py"
-README = ROOT / "README.md"
+CONFIGURATION_DOC = ROOT / "docs" / "deployment.md"
 NAME = re.compile(r"`([A-Z][A-Z0-9_]*)`")
 
 
@@ -53,9 +56,9 @@ def variables_read_by_settings(source: str) -> set[str]:
     return names
 
 
-def variables_in_readme_table(text: str) -> set[str]:
+def variables_in_configuration_table(text: str) -> set[str]:
     match = re.search(r"^## Configuration[^\n]*\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, "the README has no '## Configuration' section"
+    assert match, f"{CONFIGURATION_DOC.relative_to(ROOT)} has no '## Configuration' section"
     section = match.group(1)
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     return {name for row in rows for name in NAME.findall(row.split("|")[1])}
@@ -81,16 +84,21 @@ H = unrelated("NOT_A_VARIABLE")
     assert variables_read_by_settings(source) == {"A_GET", "B_ITEM", "C_GETENV", "D_BOOL", "E_LIST", "F_NESTED", "G_IN"}
 
 
-def test_the_readme_table_parser_takes_every_name_of_a_row_and_only_the_first_column():
+def test_the_table_parser_takes_every_name_of_a_row_and_only_the_first_column():
     text = "## Configuration\n\n| variable | default | meaning |\n| --- | --- | --- |\n" \
            "| `DB_POOL`, `DB_POOL_MIN` | off, 2 | see `REDIS_URL` |\n| `DEBUG` | off | x |\n\n## Layout\n| `NOT_HERE` | | |\n"
-    assert variables_in_readme_table(text) == {"DB_POOL", "DB_POOL_MIN", "DEBUG"}
+    assert variables_in_configuration_table(text) == {"DB_POOL", "DB_POOL_MIN", "DEBUG"}
 
 
-def test_the_readme_configuration_table_lists_exactly_what_the_settings_read():
+def test_the_configuration_table_lists_exactly_what_the_settings_read():
     read = variables_read_by_settings(SETTINGS.read_text())
-    listed = variables_in_readme_table(README.read_text())
+    listed = variables_in_configuration_table(CONFIGURATION_DOC.read_text())
     assert len(read) > 20, f"the settings parser found too little: {sorted(read)}"
     missing, stale = sorted(read - listed), sorted(listed - read)
-    assert not missing, f"read in cloudhospital/settings.py but not in the README's configuration table: {missing}"
-    assert not stale, f"in the README's configuration table but no longer read by the settings: {stale}"
+    where = f"the configuration table of {CONFIGURATION_DOC.relative_to(ROOT)}"
+    assert not missing, f"read in cloudhospital/settings.py but not in {where}: {missing}"
+    assert not stale, f"in {where} but no longer read by the settings: {stale}"
+
+
+def test_the_readme_points_to_the_configuration_table():
+    assert "docs/deployment.md#configuration" in (ROOT / "README.md").read_text()
