@@ -6,6 +6,7 @@ import re
 from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
+from consult.icd10 import icd10_name_zh
 
 ICD10_PATTERN = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
 DIAGNOSES_MAX = 20
@@ -26,7 +27,7 @@ def icd10_clean(code, *, field: str = "icd10_code") -> str:
 
 def diagnosis_clean(diagnosis) -> list[dict]:
     """1 to 20 ICD-10 diagnoses as [{code, name}], codes upper-cased, repeats dropped; a
-    missing name becomes the code. 400 naming `diagnosis` or `diagnosis[i].code` otherwise."""
+    missing name becomes the catalogue's Chinese name (consult.icd10), else the code. 400 naming `diagnosis` or `diagnosis[i].code` otherwise."""
     if not isinstance(diagnosis, list) or not diagnosis or len(diagnosis) > DIAGNOSES_MAX:
         raise DomainError(_("Give 1 to %(max)s diagnoses as [{code, name}].") % {"max": DIAGNOSES_MAX},
                           code="diagnosis_required",
@@ -42,5 +43,6 @@ def diagnosis_clean(diagnosis) -> list[dict]:
             continue
         seen.add(code)
         name = entry.get("name")
-        cleaned.append({"code": code, "name": (name.strip()[:NAME_MAX] if isinstance(name, str) else "") or code})
+        written = name.strip()[:NAME_MAX] if isinstance(name, str) else ""
+        cleaned.append({"code": code, "name": written or icd10_name_zh(code) or code})
     return cleaned

@@ -259,3 +259,24 @@ def test_every_message_in_the_code_and_templates_is_in_the_catalogue(tmp_path):
     stale = sorted({e.msgid for e in committed if not e.obsolete} - {e.msgid for e in merged if not e.obsolete})
     assert missing == [], f"messages missing from {PO.relative_to(ROOT)}: run `make messages` and translate them"
     assert stale == [], f"messages no longer in the code: run `make messages` (they become obsolete)"
+
+
+# --- Diagnosis names as data (consult.icd10) -----------------------------------------------
+def test_a_catalogued_diagnosis_reads_in_both_languages(client_for):
+    from consult import consultation as consult_rules
+    from tests.consult.rooms import make_room
+
+    room = make_room()
+    consult_rules.consultation_admit(by=room.doctor_user, consultation=room.consultation)
+    doctor = client_for(room.doctor_user)
+    response = doctor.patch(f"/api/consultations/{room.consultation.pk}/",
+                            {"diagnosis": [{"code": "i10"}, {"code": "Q99.9", "name": "自填诊断"}]}, format="json")
+    assert response.status_code == 200
+    written = response.json()["diagnosis"]
+    # A missing name is filled from the catalogue, in Chinese; an unknown code keeps its own.
+    assert [(d["code"], d["name"], d["name_en"]) for d in written] == [
+        ("I10", "原发性高血压", "Essential (primary) hypertension"), ("Q99.9", "自填诊断", "")]
+    english = doctor.get(f"/api/consultations/{room.consultation.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    chinese = doctor.get(f"/api/consultations/{room.consultation.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert [d["display_name"] for d in english["diagnosis"]] == ["Essential (primary) hypertension", "自填诊断"]
+    assert [d["display_name"] for d in chinese["diagnosis"]] == ["原发性高血压", "自填诊断"]

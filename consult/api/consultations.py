@@ -17,6 +17,7 @@ from consult import consultation as consult_rules
 from consult import signalling
 from consult.models import ChatMessage, Consultation
 from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
+from consult.api.serializers import DiagnosisOutSerializer
 from consult.selectors import consultation_for
 
 
@@ -31,7 +32,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
     slot_starts_at = serializers.DateTimeField(source="booking.slot.starts_at", read_only=True)
     booking_status = serializers.CharField(source="booking.status", read_only=True)
     your_role = serializers.SerializerMethodField()
-    diagnosis = DiagnosisSerializer(many=True, read_only=True)
+    diagnosis = DiagnosisOutSerializer(many=True, read_only=True)
     allowed_actions = allowed_actions_field(consult_rules.CONSULTATION_ACTIONS, consult_rules.consultation_allowed_actions)
 
     class Meta:

@@ -14,6 +14,7 @@ from consult.models import (
     Relationship,
 )
 from cloudhospital.identity import mask_mobile
+from consult.icd10 import icd10_display_name, icd10_name_en
 
 class PatientSerializer(serializers.ModelSerializer):
     id_number = MaskedIdNumberField()
@@ -65,10 +66,35 @@ class ProxyAddSerializer(StrictSerializer):
 class RecordedBySerializer(StrictModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.full_name", read_only=True, default=None, allow_null=True)
 
+class DiagnosisOutSerializer(serializers.Serializer):
+    """An ICD-10 diagnosis as written, with its names from the catalogue (consult.icd10)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField(help_text="As the doctor wrote it.")
+    name_en = serializers.SerializerMethodField(help_text="English name of a catalogued code, else empty.")
+    display_name = serializers.SerializerMethodField(help_text="The name in the request's language.")
+
+    def get_name_en(self, entry) -> str:
+        return icd10_name_en(entry["code"])
+
+    def get_display_name(self, entry) -> str:
+        return icd10_display_name(entry["code"], entry.get("name", ""))
+
+
 class ConditionSerializer(RecordedBySerializer):
+    name_en = serializers.SerializerMethodField(help_text="English name of a catalogued code, else empty.")
+    display_name = serializers.SerializerMethodField(help_text="The name in the request's language.")
+
+    def get_name_en(self, condition) -> str:
+        return icd10_name_en(condition.icd10_code)
+
+    def get_display_name(self, condition) -> str:
+        return icd10_display_name(condition.icd10_code, condition.name)
+
     class Meta:
         model = Condition
-        fields = ["id", "icd10_code", "name", "onset_date", "status", "recorded_by", "recorded_at"]
+        fields = ["id", "icd10_code", "name", "name_en", "display_name", "onset_date", "status", "recorded_by",
+                  "recorded_at"]
         read_only_fields = ["id", "recorded_by", "recorded_at"]
         extra_kwargs = {"name": {"required": False}}
 

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from cloudhospital.api.actions import allowed_actions_field
 from cloudhospital.api.serializers import StrictSerializer
+from consult.api.serializers import DiagnosisOutSerializer
 from prescriptions.checks import BLOCK, FREQUENCIES, WARN
 from prescriptions.lifecycle import PRESCRIPTION_ACTIONS, ItemDraft, prescription_allowed_actions
 from prescriptions.models import Drug, Prescription, PrescriptionItem, SigningKey
@@ -170,7 +171,7 @@ class PrescriptionSerializer(serializers.ModelSerializer):
     reviewed_by = PersonBriefSerializer(read_only=True, allow_null=True)
     revision = serializers.SerializerMethodField()
     items = ItemOutSerializer(many=True, read_only=True)
-    diagnosis = PrescriptionDiagnosisSerializer(many=True, read_only=True)
+    diagnosis = DiagnosisOutSerializer(many=True, read_only=True)
     allowed_actions = allowed_actions_field(PRESCRIPTION_ACTIONS, prescription_allowed_actions)
 
     class Meta:
