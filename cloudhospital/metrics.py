@@ -1,5 +1,5 @@
 """Prometheus metrics of our own, beside django-prometheus's request metrics (latency and
-status by view, from its middleware), served at /metrics by cloudhospital.probes (README "Operations").
+status by view, from its middleware), served at /metrics by cloudhospital.probes (docs/operations.md).
 
 Each metric is changed in one place: booking outcomes by the `counts_booking_outcome`
 decorator on the booking verbs (consult.booking), open signalling sockets by the consumer's

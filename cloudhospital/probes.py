@@ -1,4 +1,4 @@
-"""What a load balancer and Prometheus ask: /healthz, /readyz and /metrics (README "Operations").
+"""What a load balancer and Prometheus ask: /healthz, /readyz and /metrics (docs/operations.md).
 
 - /healthz, liveness: the process answers. No dependency is touched, so a database outage
   never gets every app server restarted at once.

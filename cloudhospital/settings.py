@@ -228,7 +228,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "cloudhospital.accounts.lockout_response"
 # How many reverse proxies of ours stand in front of the app and append to X-Forwarded-For
-# (1 behind the README's nginx). 0: the header is ignored and REMOTE_ADDR is the client. A
+# (1 behind the nginx of docs/deployment.md). 0: the header is ignored and REMOTE_ADDR is the client. A
 # client-sent header is never trusted beyond that count (cloudhospital.accounts.client_ip).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "cloudhospital.accounts.client_ip"
@@ -322,7 +322,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- I18N, time -----------------------------------------------------------------------
 # Chinese unless the user's saved language (User.language) or the browser's Accept-Language
-# says otherwise; messages live in locale/<lang>/LC_MESSAGES/django.po (README "Languages").
+# says otherwise; messages live in locale/<lang>/LC_MESSAGES/django.po (docs/api.md, Languages).
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -364,7 +364,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # DEBUG server answers it (cloudhospital.probes).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
-# --- Logs: one JSON object per line in production, text with DEBUG (README "Operations") --
+# --- Logs: one JSON object per line in production, text with DEBUG (docs/operations.md) --
 # Every line carries the request id (django-guid: a well-formed incoming X-Request-ID is
 # reused, else a new uuid; echoed in the response). The request object Django attaches to
 # some records is left out: its repr carries the query string.

@@ -2,7 +2,7 @@
 
 Thin by design: `connect` asks consult.selectors.room_admission whether this user may join,
 `receive` validates the frame with consult.signalling and either relays it or calls a
-domain function in consult.consultation. The protocol is described in README.md.
+domain function in consult.consultation. The protocol is described in docs/video-consult.md and consult/asyncapi.yaml.
 """
 
 import json

@@ -2,7 +2,7 @@
 
 Pure functions except the tickets (ticket_issue / ticket_read touch the database: the
 consumer calls them through database_sync_to_async). The protocol is documented in
-README.md ("Video consult") and, machine-readable, in consult/asyncapi.yaml (served at
+docs/video-consult.md and, machine-readable, in consult/asyncapi.yaml (served at
 /api/schema/asyncapi/).
 """
 
