@@ -164,3 +164,14 @@ def test_pharmacy_staff_use_the_same_tokens_on_the_pharmacy_side():
     response = device(token).get("/api/pharmacy/me/")
     assert response.status_code == 200, response.json()
     assert response.json()["id"] == staff.pharmacy.pk
+
+
+@pytest.mark.django_db
+def test_a_malformed_device_id_is_no_url_never_a_database_error(api):
+    from cloudhospital.tokens import token_issue
+    from tests.factories import PatientFactory
+
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=PatientFactory().account).key}")
+    for token_key in ("ab\x00cd", "x" * 65, "a b"):
+        response = api.delete(f"/api/auth/tokens/{token_key}/")
+        assert response.status_code == 404 and error_code(response) == "not_found"

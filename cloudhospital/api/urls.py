@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from cloudhospital.api import views
 
@@ -7,5 +7,8 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/tokens/", views.DeviceTokenListView.as_view(), name="auth-token-list"),
-    path("auth/tokens/<str:token_key>/", views.DeviceTokenView.as_view(), name="auth-token-detail"),
+    # A token id is what the device list shows (knox's token_key): anything else is no URL, so
+    # a NUL or a 10 kB id never reaches the database.
+    re_path(r"^auth/tokens/(?P<token_key>[0-9A-Za-z_-]{1,64})/$", views.DeviceTokenView.as_view(),
+            name="auth-token-detail"),
 ]
