@@ -26,7 +26,7 @@ def main() -> None:
     from consult.models import Booking, Clinic, Doctor, Patient, Slot
     from pharmacy.models import Pharmacy, Stock
     from prescriptions.models import Drug
-    from tests.factories import ApprovedPrescriptionFactory, PatientFactory, UserFactory
+    from tests.factories import ApprovedPrescriptionFactory, ConditionFactory, DependantFactory, PatientFactory, UserFactory
 
     # The factories' numbering starts where the demo's phones and ID numbers do not reach.
     UserFactory.reset_sequence(50_000_000)
@@ -40,6 +40,11 @@ def main() -> None:
     start = timezone.now() + timedelta(minutes=10)  # inside the 30-minute reminder window
     soon = Slot.objects.create(doctor=doctor, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=15),
                                capacity=5, fee=50)
+    # Zhang Lin already has today's demo visit in this clinic (one a day); the fault tests book
+    # the soon slot for his wife, whom the daughter also acts for (hypertensive too: the clinic
+    # takes follow-up visits only).
+    mother = DependantFactory(full_name="李秀英 Li Xiuying", proxy=daughter)
+    ConditionFactory(patient=mother, icd10_code="I10")
     booking = Booking.objects.filter(patient=zhang_lin).first()
     consultation = consult_rules.consultation_open(by=daughter, booking=booking)
     gulou = Pharmacy.objects.get(licence_number="浙CB5740101")
@@ -49,7 +54,7 @@ def main() -> None:
     print(json.dumps({
         "family_token": token_issue(user=daughter).key,
         "doctor_token": token_issue(user=doctor.user).key,
-        "patient": zhang_lin.pk, "soon_slot": soon.pk, "consultation": consultation.pk,
+        "patient": mother.pk, "soon_slot": soon.pk, "consultation": consultation.pk,
         "prescription": prescription.pk, "pharmacy": gulou.pk,
     }))
 
