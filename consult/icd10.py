@@ -1,7 +1,7 @@
 """Display names, in Chinese and English, of the ICD-10 codes a chronic-care clinic writes
 most: data, not rules. A code outside this list keeps the name the doctor wrote."""
 
-from django.utils.translation import get_language
+from cloudhospital.languages import in_language
 
 # code: (Chinese name, English name)
 ICD10_NAMES: dict[str, tuple[str, str]] = {
@@ -48,6 +48,4 @@ def icd10_name_en(code: str) -> str:
 def icd10_display_name(code: str, written: str) -> str:
     """The name in the active language: the catalogue's English name when English is active
     and the code is known, else the name the doctor wrote (Chinese by default)."""
-    if (get_language() or "").startswith("en") and icd10_name_en(code):
-        return icd10_name_en(code)
-    return written or icd10_name_zh(code) or code
+    return in_language(written or icd10_name_zh(code) or code, icd10_name_en(code))

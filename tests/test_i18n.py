@@ -271,7 +271,7 @@ def test_a_catalogued_diagnosis_reads_in_both_languages(client_for):
     doctor = client_for(room.doctor_user)
     response = doctor.patch(f"/api/consultations/{room.consultation.pk}/",
                             {"diagnosis": [{"code": "i10"}, {"code": "Q99.9", "name": "自填诊断"}]}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.json()
     written = response.json()["diagnosis"]
     # A missing name is filled from the catalogue, in Chinese; an unknown code keeps its own.
     assert [(d["code"], d["name"], d["name_en"]) for d in written] == [

@@ -108,7 +108,7 @@ def test_prescription_create_refuses_missing_or_non_icd10_diagnosis(room, line, 
 
 def test_prescription_create_normalises_icd10_codes(room, write):
     prescription = write(diagnosis=[{"code": " n18.3 ", "name": "CKD 3"}, {"code": "I10"}])
-    assert prescription.diagnosis == [{"code": "N18.3", "name": "CKD 3"}, {"code": "I10", "name": "I10"}]
+    assert prescription.diagnosis == [{"code": "N18.3", "name": "CKD 3"}, {"code": "I10", "name": "原发性高血压"}]  # from consult.icd10
 
 
 @pytest.mark.parametrize(
