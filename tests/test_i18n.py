@@ -258,7 +258,7 @@ def test_every_message_in_the_code_and_templates_is_in_the_catalogue(tmp_path):
     missing = sorted({e.msgid for e in merged if not e.obsolete} - {e.msgid for e in committed if not e.obsolete})
     stale = sorted({e.msgid for e in committed if not e.obsolete} - {e.msgid for e in merged if not e.obsolete})
     assert missing == [], f"messages missing from {PO.relative_to(ROOT)}: run `make messages` and translate them"
-    assert stale == [], f"messages no longer in the code: run `make messages` (they become obsolete)"
+    assert stale == [], "messages no longer in the code: run `make messages` (they become obsolete)"
 
 
 # --- Diagnosis names as data (consult.icd10) -----------------------------------------------

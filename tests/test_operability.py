@@ -16,7 +16,6 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY

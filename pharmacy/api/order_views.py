@@ -10,7 +10,6 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
 from cloudhospital.api import examples
