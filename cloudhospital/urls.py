@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -8,6 +8,7 @@ from cloudhospital import pages, probes
 from cloudhospital.forms import AdminPhoneAuthenticationForm, PhoneAuthenticationForm
 
 from cloudhospital.api.episode import PatientFhirView
+from cloudhospital.api.errors import api_not_found
 from cloudhospital.api.notifications import NotificationListView
 from consult.api.asyncapi import AsyncApiView
 
@@ -25,6 +26,9 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("schema/asyncapi/", AsyncApiView.as_view(), name="schema-asyncapi"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Last: any other /api/ path is a 404 in the API's error shape, with DEBUG on too (Django
+    # shows its HTML debug page instead of handler404 then).
+    re_path(r"^.*$", api_not_found, name="api-not-found"),
 ]
 
 urlpatterns = [

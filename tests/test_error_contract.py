@@ -9,7 +9,7 @@ import pytest
 from cloudhospital.api.refusals import catalogue, refusal_for
 from cloudhospital.api.schema import GENERIC_STATUS
 from tests import error_contract
-from tests.api_errors import error_attrs, error_code, errors
+from tests.api_errors import error_attrs, error_code, error_detail, errors
 
 # Codes domain code raises that no API operation can meet, and why.
 NOT_THROUGH_THE_API = {
@@ -92,6 +92,20 @@ def test_unknown_api_path_is_a_404_in_the_error_shape(api):
     response = api.get("/api/no-such-thing/")
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
     assert error_code(response) == "not_found"
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_is_json_with_debug_on_too(api, settings):
+    settings.DEBUG = True  # Django would show its HTML debug page, not handler404
+    response = api.get("/api/no-such-thing/")
+    assert response.status_code == 404 and error_code(response) == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_missing_trailing_slash_is_named(client_for, family):
+    daughter, _ = family
+    response = client_for(daughter.account).get("/api/bookings")
+    assert response.status_code == 404 and "/api/bookings/" in error_detail(response)
 
 
 @pytest.mark.django_db

@@ -82,12 +82,25 @@ def error_response(status_code: int, code: str, detail: str, **kwargs) -> JsonRe
 
 
 def api_not_found(request, exception=None):
-    """Django's 404 for a path no URL matches: the error shape under /api/, HTML elsewhere."""
+    """A path no URL matches: the error shape under /api/ (the URL conf's last API pattern
+    sends every unmatched /api/ path here, DEBUG or not), Django's page elsewhere."""
     if request.path.startswith("/api/"):
-        return error_response(404, "not_found", _("No API endpoint at %(path)s.") % {"path": request.path})
+        detail = _("No API endpoint at %(path)s.") % {"path": request.path}
+        if not request.path.endswith("/") and _resolves(request.path + "/"):
+            detail = _("No API endpoint at %(path)s; API paths end with a slash: %(path)s/") % {"path": request.path}
+        return error_response(404, "not_found", detail)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def _resolves(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(path).url_name != "api-not-found"
+    except Resolver404:
+        return False
 
 
 def api_server_error(request):
