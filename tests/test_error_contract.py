@@ -102,6 +102,17 @@ def test_unknown_api_path_is_json_with_debug_on_too(api, settings):
 
 
 @pytest.mark.django_db
+def test_a_post_to_no_endpoint_is_a_404_not_a_csrf_page(family):
+    from django.test import Client
+
+    daughter, _ = family
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(daughter.account)
+    response = browser.post("/api/patients/x/allergies/", {"substance": "青霉素"})
+    assert response.status_code == 404 and error_code(response) == "not_found"
+
+
+@pytest.mark.django_db
 def test_a_missing_trailing_slash_is_named(client_for, family):
     daughter, _ = family
     response = client_for(daughter.account).get("/api/bookings")
