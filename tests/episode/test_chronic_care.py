@@ -12,6 +12,7 @@ from consult.models import Observation
 from tests.consult.rooms import make_room
 from tests.factories import BloodPressureFactory
 from tests.api_errors import error_attrs
+from tests.episode.fhir_helpers import references
 
 pytestmark = pytest.mark.django_db
 
@@ -91,19 +92,6 @@ def test_chart_page_is_served_to_the_family_and_refused_to_strangers(client, fam
     assert client.get(f"/patients/{father.pk}/bp/").status_code == 404
 
 
-def _references(node, found):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                found.append(value)
-            else:
-                _references(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _references(value, found)
-    return found
-
-
 def test_episode_bundle_is_valid_fhir_with_every_reference_resolving(client_for, room, write):
     reading(room.patient, 1, 7, 158, 92)
     from consult import consultation as consult_rules
@@ -117,7 +105,7 @@ def test_episode_bundle_is_valid_fhir_with_every_reference_resolving(client_for,
     types = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert {"Patient", "RelatedPerson", "Condition", "Observation", "Practitioner", "Appointment", "Encounter", "MedicationRequest"} <= types
     present = {e["fullUrl"] for e in bundle["entry"]}
-    for reference in _references([e["resource"] for e in bundle["entry"]], []):
+    for reference in references([e["resource"] for e in bundle["entry"]], []):
         assert reference in present, f"{reference} does not resolve inside the bundle"
     for entry in bundle["entry"]:  # urn:uuid, one per object (cloudhospital.fhir_bundle)
         assert entry["fullUrl"] == resource_urn(entry["resource"]["resourceType"], entry["resource"]["id"])

@@ -13,6 +13,7 @@ from prescriptions import checks, fhir as prescriptions_fhir
 from prescriptions.formulary import FORMULARY
 from tests.api_errors import error_code
 from tests.factories import AllergyFactory, PharmacyFactory, StockFactory, UserFactory
+from tests.episode.fhir_helpers import references
 
 FHIR = "application/fhir+json"
 
@@ -87,19 +88,6 @@ def test_the_schema_lists_fhir_json_and_the_format_parameter(api):
 
 # --- urn:uuid ---------------------------------------------------------------------------------
 
-def _references(node, found):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                found.append(value)
-            else:
-                _references(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _references(value, found)
-    return found
-
-
 def test_full_urls_and_references_are_the_same_urn_uuid_in_every_bundle(client_for, room, endpoints):
     client = client_for(room.proxy)
     bundles = {which: client.get(url).json() for which, url in endpoints.items()}
@@ -110,10 +98,10 @@ def test_full_urls_and_references_are_the_same_urn_uuid_in_every_bundle(client_f
             assert entry["fullUrl"].startswith("urn:uuid:") and "/fhir/" not in entry["fullUrl"]
             assert entry["fullUrl"] == resource_urn(resource["resourceType"], resource["id"])
             urls[(resource["resourceType"], resource["id"])] = entry["fullUrl"]
-        assert all(ref.startswith("urn:uuid:") for ref in _references(bundle, [])), which
+        assert all(ref.startswith("urn:uuid:") for ref in references(bundle, [])), which
     episode = bundles["episode"]
     present = {entry["fullUrl"] for entry in episode["entry"]}
-    assert set(_references(episode["entry"], [])) <= present  # every reference resolves inside it
+    assert set(references(episode["entry"], [])) <= present  # every reference resolves inside it
     # The prescription's request and the order's dispense name the patient and the request by
     # the urns the episode gives them.
     request = bundles["prescription"]["entry"][0]["resource"]
