@@ -90,3 +90,9 @@ def test_the_admin_login_still_refuses_non_staff_and_names_a_malformed_phone(cli
     assert refused.status_code == 200 and "staff account" in refused.content.decode()
     malformed = client.post("/admin/login/", {"username": "12345", "password": PASSWORD})
     assert malformed.status_code == 200 and "11 digits" in malformed.content.decode()
+
+
+def test_the_account_page_speaks_chinese_by_default(client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"  # the project's default (the suite runs in English)
+    where, page = _lands(client, UserFactory(role=Role.PHARMACIST))
+    assert where == "/account/" and "我的账户" in page and "审核处方" in page and "My account" not in page
