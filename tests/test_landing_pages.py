@@ -96,3 +96,9 @@ def test_the_account_page_speaks_chinese_by_default(client, settings):
     settings.LANGUAGE_CODE = "zh-hans"  # the project's default (the suite runs in English)
     where, page = _lands(client, UserFactory(role=Role.PHARMACIST))
     assert where == "/account/" and "我的账户" in page and "审核处方" in page and "My account" not in page
+
+
+def test_the_landing_page_links_to_the_login_in_chinese(client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    page = client.get("/").content.decode()
+    assert '<a href="/login/">登录</a>' in page and "各自进入自己的页面" in page
