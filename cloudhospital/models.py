@@ -47,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=10, blank=True, choices=settings.LANGUAGES,
         help_text="The language of messages and pages for this user; blank follows the browser (Accept-Language).",
     )
+    large_text = models.BooleanField(
+        default=False, help_text="Elder-friendly pages (适老化): large type and high contrast, on every device this user logs in on.",
+    )
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "channels",
+    "django_htmx",
     "cloudhospital",
     "consult",
     "prescriptions",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "cloudhospital.languages.UserLanguageMiddleware",  # a signed-in user's saved language wins
     "cloudhospital.audit.AccessContextMiddleware",  # the client's address, for the access log
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",  # request.htmx: pages answer htmx requests with a fragment
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",  # status and latency by view
@@ -113,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cloudhospital.web.page_context",
             ],
         },
     },

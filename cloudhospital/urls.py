@@ -46,8 +46,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("home/", pages.home, name="home"),
     path("account/", pages.account, name="account"),
+    path("preferences/", pages.preferences, name="preferences"),
+    # The pages, app by app (each app's own URL modules).
     path("", include("consult.page_urls")),
+    path("", include("consult.care_urls")),
     path("", include("prescriptions.page_urls")),
+    path("", include("prescriptions.prescribing_urls")),
+    path("", include("prescriptions.review_urls")),
+    path("", include("pharmacy.page_urls")),
+    path("", include("pharmacy.counter_urls")),
     path("api/", include(api_patterns)),
 ]
 

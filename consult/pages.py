@@ -1,4 +1,5 @@
-"""Web pages: the clinician portal, the family's page, and the consultation room.
+"""Web pages: the clinician portal and the consultation room (the family's pages are in
+consult.family_pages and consult.record_pages).
 
 Thin: they read through consult.selectors and write through consult.booking and
 consult.consultation, exactly as the API does. The room itself talks to the API and the
@@ -19,11 +20,10 @@ from django.utils.translation import gettext as _
 from cloudhospital.api.serializers import EARLIEST_DATE, LATEST_DATE, date_range_message
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Role
-from consult import booking as booking_rules
 from consult import consultation as consult_rules
-from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Doctor
-from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
-from consult.selectors import bookings_for_display, consultation_for, doctor_worklist, record_for
+from consult.models import Booking, Doctor
+from consult.permissions import consultation_role, consultations_visible_to
+from consult.selectors import consultation_for, doctor_worklist, record_for
 
 
 def _doctor(user) -> Doctor:
@@ -74,34 +74,6 @@ def portal_open(request, booking_id: int):
 
 
 @login_required
-def patient_home(request):
-    """The family's page: upcoming bookings of the account holder and everyone they act for."""
-    patients = patients_managed_by(request.user)
-    bookings = (
-        bookings_for_display(Booking.objects.filter(patient__in=patients, status__in=ACTIVE_BOOKING_STATUSES))
-        .select_related("consultation")
-        .filter(slot__ends_at__gte=timezone.now() - timedelta(hours=2))
-        .order_by("slot__starts_at")
-    )
-    return render(request, "consult/patient.html", {"bookings": bookings, "patients": patients.order_by("id")})
-
-
-@login_required
-@require_POST
-def patient_check_in(request, booking_id: int):
-    """Check in to the waiting room and go straight into the consultation room."""
-    booking = get_object_or_404(Booking, pk=booking_id, patient__in=patients_managed_by(request.user))
-    try:
-        if booking.status == BookingStatus.BOOKED:
-            booking_rules.booking_check_in(by=request.user, booking=booking)
-        consultation = consult_rules.consultation_open(by=request.user, booking=booking)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("patient-home")
-    return redirect("consult-room", consultation_id=consultation.pk)
-
-
-@login_required
 def room(request, consultation_id: int):
     """The consultation room: video, chat, and for the doctor the record and the notes."""
     visible = consultations_visible_to(request.user).select_related(
@@ -133,3 +105,4 @@ def bp_trend_page(request, patient_id: int):
     except DomainError:
         raise Http404("No such patient.") from None
     return render(request, "consult/bp_trend.html", {"patient": patient, "config": {"patientId": patient.pk}})
+

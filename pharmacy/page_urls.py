@@ -1,0 +1,2 @@
+# Filled in by the page work of issues 13/14.
+urlpatterns = []
