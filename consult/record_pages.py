@@ -1,16 +1,48 @@
-"""The family's people and health-record pages: whom they act for (and, to come, the
-dependants and the record itself). Thin: reads through consult.selectors, writes through
-consult.records, as the API does."""
+"""The family's account, people and health-record pages: registering, whom they act for,
+adding a dependant, and the record of the patient acted for (reading it, entering a home
+blood-pressure reading, marking a wrong one entered in error).
+
+Thin, as the API is: reads through consult.selectors (`record_for`, `bp_trend`), writes
+through consult.records, and a refusal is shown at the field it names. The pages act only
+for the patients this login manages (consult.acting); any other patient id is a 404.
+"""
+
+from datetime import timedelta
+from types import SimpleNamespace
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cloudhospital.web import safe_next
-from consult.acting import act_for
+from cloudhospital.api.throttling import FailOpenScopedRateThrottle
+from cloudhospital.errors import DomainError
+from cloudhospital.web import refusal_into_form, safe_next
+from consult import records
+from consult.acting import act_for, acting_context, acting_for
+from consult.models import ConditionStatus, Observation, ObservationKind, ObservationSource
+from consult.permissions import patients_managed_by
+from consult.record_chart import bp_chart
+from consult.record_forms import RELATIONSHIP_LABELS, DependantForm, EnteredInErrorForm, ReadingForm, RegisterForm
+from consult.selectors import bp_trend, patients_with_links, record_for, relationship_to
+
+TREND_DAYS = 30
+RECENT_READINGS = 20
+
+
+def _within_rate(request, scope: str) -> bool:
+    """The API's limit for the same action (settings' throttle rates), counted together with
+    it: the page must not be a way round the brake on probing ID numbers."""
+    return FailOpenScopedRateThrottle().allow_request(request, SimpleNamespace(throttle_scope=scope))
+
+
+def _too_many(form) -> None:
+    form.add_error(None, _("Too many attempts. Please wait a while and try again."))
 
 
 @login_required
@@ -20,3 +52,165 @@ def patient_act_for(request):
     patient = act_for(request, request.POST.get("patient"))
     messages.info(request, _("Now acting for %(name)s.") % {"name": patient.full_name})
     return redirect(safe_next(request, fallback=reverse("patient-home")))
+
+
+# --- Registering ------------------------------------------------------------------------
+
+
+def register(request):
+    """A new patient account from real-name data (consult.records.patient_register, as the
+    API's register); logged in at once and sent to their start page. Anonymous visitors only."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not _within_rate(request, "register"):
+            _too_many(form)
+        else:
+            data = form.cleaned_data
+            try:
+                patient = records.patient_register(full_name=data["full_name"], id_number=data["id_number"],
+                                                   phone=data["phone"], password=data["password"])
+            except DomainError as exc:
+                refusal_into_form(form, exc)
+            else:
+                login(request, patient.account, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Welcome, %(name)s. Your account is ready.") % {"name": patient.full_name})
+                return redirect("home")
+    return render(request, "consult/record/register.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+# --- The people this login acts for -----------------------------------------------------
+
+
+def _people_page(request, form, *, status=200):
+    user = request.user
+    people = [{"patient": p, "relationship": relationship_to(user, p),
+               "relationship_label": RELATIONSHIP_LABELS.get(relationship_to(user, p), "")}
+              for p in patients_with_links(patients_managed_by(user)).order_by("id")]
+    return render(request, "consult/record/people.html",
+                  {"people": people, "form": form, **acting_context(request)}, status=status)
+
+
+@login_required
+def family_people(request):
+    """Whom this login acts for (themself, their dependants, those who made them proxy)."""
+    return _people_page(request, DependantForm())
+
+
+@login_required
+@require_POST
+def family_dependant_add(request):
+    """Add a family member to act for (consult.records.dependant_add), then act for them."""
+    form = DependantForm(request.POST)
+    if form.is_valid():
+        if not _within_rate(request, "dependant_add"):
+            _too_many(form)
+        else:
+            try:
+                patient = records.dependant_add(proxy=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                refusal_into_form(form, exc)
+            else:
+                act_for(request, patient.pk)
+                messages.success(request, _("%(name)s was added. You are now acting for them.") % {"name": patient.full_name})
+                return redirect("family-people")
+    return _people_page(request, form, status=400)
+
+
+# --- The health record of the patient acted for -----------------------------------------
+
+
+def _record_page(request, patient, *, reading_form=None, error_form=None, error_for=None, status=200):
+    """The record page of `patient` (already read through record_for): the entries to read,
+    the reading form, the 30-day trend and the recent readings with their marks."""
+    today = timezone.localdate()
+    trend = bp_trend(patient, date_from=today - timedelta(days=TREND_DAYS - 1), date_to=today)
+    readings = list(patient.observations.filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")
+                    .select_related("recorded_by")[:RECENT_READINGS])
+    if reading_form is None:
+        reading_form = ReadingForm(initial={"measured_at": timezone.localtime().replace(second=0, microsecond=0)})
+    return render(request, "consult/record/record.html", {
+        "patient": patient,
+        "conditions": list(patient.conditions.filter(status=ConditionStatus.ACTIVE)),
+        "allergies": list(patient.allergies.all()),
+        "medications": list(patient.medications.filter(active=True)),
+        "readings": readings,
+        "trend": trend,
+        "chart": bp_chart(trend),
+        "reading_form": reading_form,
+        "error_form": error_form,
+        "error_for": error_for,
+        **acting_context(request),
+    }, status=status)
+
+
+def _read_record(request, patient_id, *, purpose: str):
+    """The managed patient's record, read (and access-logged) through record_for, and the
+    pages act for them from now on; a patient this login does not manage is a 404 (act_for),
+    as is one whose read is refused."""
+    act_for(request, patient_id)
+    try:
+        return record_for(request.user, patient_id, purpose=purpose)
+    except DomainError:
+        raise Http404("No such patient.") from None
+
+
+def _record_url(patient) -> str:
+    return f"{reverse('family-record')}?patient={patient.pk}#readings"
+
+
+@login_required
+def family_record(request):
+    """The health record of the patient acted for; `?patient=<id>` switches to another
+    managed patient first (a patient not managed is a 404)."""
+    if "patient" in request.GET:
+        act_for(request, request.GET["patient"])
+    acting = acting_for(request)
+    if acting is None:
+        return render(request, "consult/record/record.html", {"patient": None, **acting_context(request)})
+    return _record_page(request, _read_record(request, acting.pk, purpose="record_page"))
+
+
+@login_required
+@require_POST
+def family_reading_add(request, patient_id: int):
+    """Enter a home blood-pressure reading (consult.records.observation_add, which refuses
+    an implausible one at its field)."""
+    patient = _read_record(request, patient_id, purpose="record_page")
+    form = ReadingForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            records.observation_add(by=request.user, patient=patient, kind=ObservationKind.BLOOD_PRESSURE,
+                                    source=ObservationSource.HOME, measured_at=data["measured_at"],
+                                    systolic=data["systolic"], diastolic=data["diastolic"], pulse=data["pulse"])
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            messages.success(request, _("Reading saved: %(systolic)s/%(diastolic)s mmHg.")
+                             % {"systolic": data["systolic"], "diastolic": data["diastolic"]})
+            return redirect(_record_url(patient))
+    return _record_page(request, patient, reading_form=form, status=400)
+
+
+@login_required
+@require_POST
+def family_reading_entered_in_error(request, patient_id: int, observation_id: int):
+    """Mark a wrong reading entered in error, with the reason (required): it stays listed,
+    marked, and leaves the trend."""
+    patient = _read_record(request, patient_id, purpose="record_page")
+    observation = get_object_or_404(Observation, pk=observation_id, patient=patient,
+                                    kind=ObservationKind.BLOOD_PRESSURE)
+    form = EnteredInErrorForm(request.POST)
+    if form.is_valid():
+        try:
+            records.observation_mark_entered_in_error(by=request.user, observation=observation,
+                                                      reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            messages.success(request, _("The reading was marked as entered in error."))
+            return redirect(_record_url(patient))
+    return _record_page(request, patient, error_form=form, error_for=observation.pk, status=400)
