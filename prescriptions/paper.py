@@ -13,6 +13,8 @@ from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
 from cloudhospital.errors import DomainError
+from cloudhospital.languages import in_language
+from prescriptions.checks import FREQUENCIES
 from prescriptions.lifecycle import LIVE_STATUSES, prescription_check_valid
 from prescriptions.models import PrescriptionStatus as S
 
@@ -62,3 +64,9 @@ def status_now(prescription) -> str:
 
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+def frequency_label(code: str) -> str:
+    """How often, in words of the active language ("每日两次" / "twice daily")."""
+    frequency = FREQUENCIES.get(code)
+    return in_language(frequency.label_zh, frequency.label) if frequency else code

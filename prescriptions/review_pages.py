@@ -23,14 +23,13 @@ from django.views.decorators.http import require_POST
 
 from cloudhospital.api.errors import HTTP_STATUS
 from cloudhospital.errors import DomainError
-from cloudhospital.languages import in_language
 from cloudhospital.permissions import allowed
 from cloudhospital.web import refusal_into_form
 from consult.selectors import record_summary
 from prescriptions import lifecycle
-from prescriptions.checks import BLOCK, FREQUENCIES, patient_facts
+from prescriptions.checks import BLOCK, patient_facts
 from prescriptions.models import Prescription
-from prescriptions.paper import status_label, status_now
+from prescriptions.paper import frequency_label, status_label, status_now
 from prescriptions.permissions import prescriptions_visible_to
 from prescriptions.selectors import prescription_for, prescriptions_for_display, review_queue
 
@@ -63,11 +62,6 @@ def _prescription(request, prescription_id: int) -> Prescription:
                                 queryset=prescriptions_for_display(prescriptions_visible_to(request.user)))
     except DomainError:
         raise Http404("No such prescription.") from None
-
-
-def frequency_label(code: str) -> str:
-    frequency = FREQUENCIES.get(code)
-    return in_language(frequency.label_zh, frequency.label) if frequency else code
 
 
 # --- The queue ------------------------------------------------------------------------------
