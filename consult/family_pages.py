@@ -1,47 +1,67 @@
-"""The family's visit pages: upcoming visits, checking in, and (to come) finding care and
-booking. Thin: reads through consult.selectors, writes through consult.booking and
-consult.consultation, as the API does."""
+"""The family's "my visits" page and checking in. Thin: reads through consult.selectors,
+writes through consult.booking and consult.consultation, as the API does; finding care,
+booking and the waiting room are in consult.care_pages."""
 
 from datetime import timedelta
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cloudhospital.errors import DomainError
 from consult import booking as booking_rules
 from consult import consultation as consult_rules
-from consult.acting import acting_context
-from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus
+from consult.care_pages import family_page, booking_view, family_booking, family_bookings, refusal_status, status_label
+from consult.models import ACTIVE_BOOKING_STATUSES, BookingStatus
 from consult.permissions import patients_managed_by
-from consult.selectors import bookings_for_display
+
+PAST_SHOWN = 20
+# A visit stays among the upcoming ones until a while after its slot ends (a late start).
+UPCOMING_GRACE = timedelta(hours=2)
+
+
+def _visits_context(request, *, errors: dict | None = None) -> dict:
+    """Everyone she manages, each with their upcoming visits (and what each allows now),
+    and the past visits of them all."""
+    now = timezone.now()
+    patients = list(patients_managed_by(request.user).order_by("id"))
+    own = family_bookings(request.user).select_related("consultation")
+    upcoming = own.filter(status__in=ACTIVE_BOOKING_STATUSES, slot__ends_at__gte=now - UPCOMING_GRACE).order_by("slot__starts_at", "id")
+    by_patient: dict[int, list] = {p.pk: [] for p in patients}
+    for booking in upcoming:
+        card = booking_view(booking, request.user, now)
+        card["error"] = (errors or {}).get(booking.pk, "")
+        by_patient.setdefault(booking.patient_id, []).append(card)
+    past = own.filter(
+        status__in=(BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED), slot__starts_at__lt=now,
+    ).order_by("-slot__starts_at", "-id")[:PAST_SHOWN]
+    return {
+        "people": [{"patient": p, "visits": by_patient.get(p.pk, [])} for p in patients],
+        "past": [{"booking": b, "status_label": status_label(b)} for b in past],
+        "patients": patients,
+    }
 
 
 @login_required
 def patient_home(request):
-    """The family's page: upcoming bookings of the account holder and everyone they act for."""
-    patients = patients_managed_by(request.user)
-    bookings = (
-        bookings_for_display(Booking.objects.filter(patient__in=patients, status__in=ACTIVE_BOOKING_STATUSES))
-        .select_related("consultation")
-        .filter(slot__ends_at__gte=timezone.now() - timedelta(hours=2))
-        .order_by("slot__starts_at")
-    )
-    return render(request, "consult/patient.html", {"bookings": bookings, "patients": patients.order_by("id"), **acting_context(request)})
+    """My visits: the upcoming bookings of the account holder and of everyone they act for,
+    person by person, with check-in and the waiting room; then the past visits."""
+    return family_page(request, "consult/patient.html", _visits_context(request))
 
 
 @login_required
 @require_POST
 def patient_check_in(request, booking_id: int):
-    """Check in to the waiting room and go straight into the consultation room."""
-    booking = get_object_or_404(Booking, pk=booking_id, patient__in=patients_managed_by(request.user))
+    """Check in to the waiting room (booking_check_in decides whether it is open yet) and
+    open the consultation for the doctor to admit; then the waiting room. A booking already
+    checked in goes straight there. A refusal is shown on the visit's card."""
+    booking = family_booking(request, booking_id, purpose="booking_check_in")
     try:
         if booking.status == BookingStatus.BOOKED:
             booking_rules.booking_check_in(by=request.user, booking=booking)
-        consultation = consult_rules.consultation_open(by=request.user, booking=booking)
+        consult_rules.consultation_open(by=request.user, booking=booking)
     except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("patient-home")
-    return redirect("consult-room", consultation_id=consultation.pk)
+        context = _visits_context(request, errors={booking.pk: exc.message})
+        return family_page(request, "consult/patient.html", {**context, "refusal_code": exc.code}, status=refusal_status(exc))
+    return redirect("care-waiting", booking_id=booking.pk)

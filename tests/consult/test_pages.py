@@ -52,17 +52,20 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
         assert response.status_code == 302 and response.url.startswith("/login/")
 
 
-def test_family_checks_in_from_their_page_and_lands_in_the_room(client):
+def test_family_checks_in_from_their_page_waits_and_joins_the_room(client):
     room = make_room(checked_in=False, open_consultation=False)
     client.force_login(room.proxy)
     page = client.get("/patient/").content.decode()
     assert f'data-booking="{room.booking.pk}"' in page and "check-in" in page
     response = client.post(f"/patient/bookings/{room.booking.pk}/check-in/")
     consultation = Consultation.objects.get(booking=room.booking)
-    assert response.url == f"/consult/{consultation.pk}/"
+    # Checking in leads to the waiting room (her place in the queue); joining, to the room.
+    assert response.url == f"/care/bookings/{room.booking.pk}/waiting/"
     room.booking.refresh_from_db()
     assert room.booking.status == BookingStatus.CHECKED_IN
-    assert client.get(response.url).status_code == 200
+    joined = client.post(f"/care/bookings/{room.booking.pk}/join/")
+    assert joined.url == f"/consult/{consultation.pk}/"
+    assert client.get(joined.url).status_code == 200
 
 
 def test_check_in_too_early_is_refused_with_a_message(client):
