@@ -1,8 +1,10 @@
 """The printable prescription (A5, Chinese), for patients who want paper.
 
 Session login and the same visibility as the API (prescriptions_visible_to), so a foreign
-id is a 404. The QR code carries the verify URL and is drawn inline as SVG: the page needs
-nothing from elsewhere to print.
+id is a 404. The QR code carries the link to the paper verify page with the prescription's
+unguessable code (prescriptions.paper), which anyone holding the paper may open without
+logging in; that page is the pharmacy app's, found here by URL name only. The QR is drawn
+inline as SVG: the page needs nothing from elsewhere to print.
 """
 
 import qrcode
@@ -10,11 +12,12 @@ import qrcode.image.svg
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 
 from prescriptions.checks import FREQUENCIES
 from prescriptions.lifecycle import prescription_verify
+from prescriptions.paper import verify_code
 from prescriptions.permissions import prescriptions_visible_to
 from cloudhospital.errors import DomainError
 from prescriptions.selectors import prescription_for, prescriptions_for_display
@@ -23,6 +26,19 @@ STATUS_ZH = {
     "draft": "草稿（未签名，不可用于取药）", "signed": "已签名，待药师审核", "approved": "药师审核通过",
     "rejected": "药师审核未通过", "dispensed": "已发药", "expired": "已过期", "voided": "已作废",
 }
+
+
+# The paper verify page (pharmacy.verify_pages), resolved at run time by name.
+PAPER_VERIFY_URL_NAME = "prescription-paper-verify"
+
+
+def paper_verify_url(request, prescription) -> str:
+    """The absolute link the QR carries, or "" when no verify page is installed."""
+    try:
+        path = reverse(PAPER_VERIFY_URL_NAME, kwargs={"code": verify_code(prescription)})
+    except NoReverseMatch:
+        return ""
+    return request.build_absolute_uri(path)
 
 
 def qr_svg(text: str) -> str:
@@ -37,7 +53,7 @@ def prescription_print(request, prescription_id: int):
                                         queryset=prescriptions_for_display(prescriptions_visible_to(request.user)))
     except DomainError:
         raise Http404("No such prescription.") from None
-    verify_url = request.build_absolute_uri(reverse("prescription-verify", kwargs={"pk": prescription.pk}))
+    verify_url = paper_verify_url(request, prescription) if prescription.signature else ""
     valid, reason = prescription_verify(prescription) if prescription.signature else (False, "")
     items = [
         {"item": item, "frequency": FREQUENCIES[item.frequency].label_zh if item.frequency in FREQUENCIES else item.frequency}
@@ -53,6 +69,6 @@ def prescription_print(request, prescription_id: int):
         "verify_url": verify_url,
         "valid": valid,
         "verify_reason": reason,
-        "qr": mark_safe(qr_svg(verify_url)) if prescription.signature else "",
+        "qr": mark_safe(qr_svg(verify_url)) if verify_url else "",
     }
     return render(request, "prescriptions/print.html", context)

@@ -290,7 +290,9 @@ def test_print_page_in_chinese_with_qr_for_the_patient_side(client, room, write)
     assert "处方笺" in html and "宁波市第一医院" in html and room.patient.full_name in html
     assert "苯磺酸氨氯地平片" in html and "每日一次" in html and "原发性高血压" in html
     assert prescription.key_id in html and "<svg" in html and "@page { size: A5" in html
-    assert f"/api/prescriptions/{prescription.pk}/verify/" in html
+    # The QR opens the paper verify page (no login) with the prescription's signed code.
+    from prescriptions.paper import verify_code
+    assert f"/verify/{verify_code(prescription)}/" in html
 
 
 def test_print_page_hides_drafts_from_the_patient_and_needs_a_login(client, room, write):
