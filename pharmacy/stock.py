@@ -164,7 +164,8 @@ class LineResult:
         return self.status == LineStatus.APPLIED
 
 
-def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], by) -> list[LineResult]:
+def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], by,
+                      reason: str = "stock upload") -> list[LineResult]:
     """Set the quantity on hand of many drugs at once, by drug code.
 
     Each line is judged alone and reported: applied; unknown drug code; below reserved
@@ -172,7 +173,8 @@ def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], b
     the same upload: the first occurrence counts). The valid lines are applied even when
     others are refused. Errors for the whole request (400, nothing applied): no lines,
     too many lines, a quantity that is not a whole number >= 0. Only the pharmacy itself (its
-    API token or staff) or the hospital's administrators (403).
+    API token or staff) or the hospital's administrators (403). `reason` goes into the
+    stock rows' history (the counter's adjustments say why; an upload says "stock upload").
     """
     require("pharmacy.set_stock", by, pharmacy, message=_("Only this pharmacy or the hospital's administrators may set its stock."))
     lines = list(lines)
@@ -236,10 +238,22 @@ def stock_upsert_bulk(*, pharmacy: Pharmacy, lines: Iterable[tuple[str, int]], b
                 to_update.append(row)
             results.append(LineResult(index, code, LineStatus.APPLIED, on_hand=row.on_hand, reserved=row.reserved))
         if to_create:
-            bulk_create_with_history(to_create, Stock, default_user=history_user, default_change_reason="stock upload")
+            bulk_create_with_history(to_create, Stock, default_user=history_user, default_change_reason=(reason or "stock upload")[:100])
         if to_update:
             bulk_update_with_history(
                 to_update, Stock, ["on_hand", "updated_at"], default_user=history_user,
-                default_change_reason="stock upload",
+                default_change_reason=(reason or "stock upload")[:100],
             )
     return results
+
+
+# --- Low stock (the pharmacy counter's stock page highlights these) ------------------------
+# A line is low when fewer units than this are free for new orders (on hand - reserved): a
+# typical month's supply of one prescription is 28-30 tablets, so below 20 the next
+# prescription may not be fillable.
+LOW_STOCK_AVAILABLE = 20
+
+
+def stock_is_low(row: Stock) -> bool:
+    """Fewer than LOW_STOCK_AVAILABLE units of this line are free for new orders."""
+    return row.available < LOW_STOCK_AVAILABLE
