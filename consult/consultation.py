@@ -27,6 +27,7 @@ from consult.models import (
     ChatMessage,
     ConditionStatus,
     Consultation,
+    ConsultationOutcome,
     ConsultationStatus,
     RoomPresence,
 )
@@ -36,7 +37,10 @@ log = logging.getLogger(__name__)
 
 # A doctor may complete the notes and diagnosis for a while after hanging up.
 RECORD_EDITABLE_AFTER_END = timedelta(hours=24)
-CLINICAL_FIELDS = ("chief_complaint", "notes", "diagnosis", "follow_up_advice")
+CLINICAL_FIELDS = ("chief_complaint", "notes", "diagnosis", "follow_up_advice", "follow_up_interval_days")
+# The follow-up the doctor may ask for: from tomorrow to a year on (None: as needed).
+FOLLOW_UP_DAYS = (1, 365)
+REFERRAL_REASON_MAX = 2000
 
 C = ConsultationStatus
 # The consultation's state machine: the waiting room, the call, the end.
@@ -159,6 +163,8 @@ def consultation_record(*, by, consultation: Consultation, **fields) -> Consulta
         raise DomainError(_("Admit the patient before writing the record."), code="invalid_transition")
     if consultation.status == ConsultationStatus.ENDED and timezone.now() > consultation.ended_at + RECORD_EDITABLE_AFTER_END:
         raise DomainError(_("The record closed 24 hours after the consultation ended."), code="record_closed")
+    if "follow_up_interval_days" in fields:
+        fields["follow_up_interval_days"] = _follow_up_days(fields["follow_up_interval_days"])
     if "diagnosis" in fields:
         fields["diagnosis"] = diagnosis_clean(fields["diagnosis"])
         patient = consultation.booking.patient
@@ -173,15 +179,60 @@ def consultation_record(*, by, consultation: Consultation, **fields) -> Consulta
     return consultation
 
 
+def _follow_up_days(value) -> int | None:
+    """A follow-up interval in days, FOLLOW_UP_DAYS inclusive, or None (as needed); 400 naming
+    `follow_up_interval_days` otherwise."""
+    if value is None or value == "":
+        return None
+    low, high = FOLLOW_UP_DAYS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(_("Follow up in %(low)s to %(high)s days, or leave it empty.") % {"low": low, "high": high},
+                          code="invalid", field="follow_up_interval_days", kind=Kind.INVALID)
+    return value
+
+
 @transaction.atomic
-def consultation_end(*, by, consultation: Consultation) -> Consultation:
-    """The doctor ends the consultation: in_progress -> ended, booking completed, every
-    socket in the room told and closed. Ending twice is a 409 naming the state."""
+def consultation_end(*, by, consultation: Consultation, **advice) -> Consultation:
+    """The doctor ends the consultation: in_progress -> ended, booking completed, outcome
+    `completed`, every socket in the room told and closed. Ending twice is a 409 naming the
+    state.
+
+    `advice` (optional) is written first, in the same transaction, as consultation_record
+    writes it: `follow_up_advice` for the family and `follow_up_interval_days`.
+    """
     consultation = _locked(consultation)
     now = timezone.now()
     _check_end(consultation, by, now)
+    if advice:
+        consultation = consultation_record(by=by, consultation=consultation, **advice)
+    return _close(consultation, by=by, now=now, outcome=ConsultationOutcome.COMPLETED, reason="consultation ended")
+
+
+@transaction.atomic
+def consultation_refer_offline(*, by, consultation: Consultation, reason: str) -> Consultation:
+    """The doctor finds the case unfit for online follow-up and ends the consultation,
+    referring the patient to an in-person visit: in_progress -> ended, booking completed,
+    outcome `referred_offline`, the reason kept on the record for the family and the
+    history. Same checks as consultation_end (403 not the doctor, 409 naming the state);
+    a blank reason is a 400 naming `reason`."""
+    consultation = _locked(consultation)
+    now = timezone.now()
+    _check_end(consultation, by, now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why the patient should be seen in person; the family will read it."),
+                          code="required", field="reason", kind=Kind.INVALID)
+    if len(reason) > REFERRAL_REASON_MAX:
+        raise DomainError(_("Keep the reason under %(max)s characters.") % {"max": REFERRAL_REASON_MAX},
+                          code="invalid", field="reason", kind=Kind.INVALID)
+    consultation.referral_reason = reason
+    return _close(consultation, by=by, now=now, outcome=ConsultationOutcome.REFERRED_OFFLINE, reason="referred offline")
+
+
+def _close(consultation: Consultation, *, by, now: datetime, outcome: str, reason: str) -> Consultation:
     booking_rules.booking_complete(by=by, booking=consultation.booking)
-    transition(consultation, C.ENDED, table=CONSULTATION_STATES, by=by, reason="consultation ended", now=now)
+    consultation.outcome = outcome
+    transition(consultation, C.ENDED, table=CONSULTATION_STATES, by=by, reason=reason, now=now)
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "ended", "at": now.isoformat()})
     return consultation
 

@@ -1,32 +1,58 @@
-"""Web pages: the clinician portal and the consultation room (the family's pages are in
-consult.family_pages and consult.record_pages).
+"""Web pages: the clinician portal (worklist, the patient's chart, ending the visit) and the
+consultation room (the family's pages are in consult.family_pages and consult.record_pages;
+the doctor's schedule in consult.schedule_pages).
 
 Thin: they read through consult.selectors and write through consult.booking and
-consult.consultation, exactly as the API does. The room itself talks to the API and the
-signalling socket from plain JavaScript (static/consult/room.js).
+consult.consultation, exactly as the API does. The room's call and chat run in plain
+JavaScript (static/consult/room.js) over the API and the signalling socket; the chart, the
+worklist and the diagnosis search are server-rendered fragments that htmx loads.
 """
 
+from collections import Counter
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from cloudhospital.api.serializers import EARLIEST_DATE, LATEST_DATE, date_range_message
 from cloudhospital.errors import DomainError
+from cloudhospital.languages import in_language
 from cloudhospital.models import Role
+from cloudhospital.pinyin import matches
+from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
-from consult.models import Booking, Doctor
+from consult.doctor_forms import FOLLOW_UP_CHOICES, EndVisitForm, ReferOfflineForm
+from consult.icd10 import ICD10_NAMES
+from consult.models import Booking, BookingStatus, Doctor
 from consult.permissions import consultation_role, consultations_visible_to
-from consult.selectors import consultation_for, doctor_worklist, record_for
+from consult.selectors import consultation_for, doctor_worklist, previous_visits, record_for, record_summary
+
+# An eGFR older than this is flagged on the chart: kidney function drifts, and renal doses
+# are set from it. Deployments may set EGFR_STALE_DAYS; 90 days by default.
+EGFR_STALE_DAYS_DEFAULT = 90
+WORKLIST_POLL_SECONDS = 5
+ICD10_RESULTS_MAX = 12
+
+STATUS_LABELS = {
+    BookingStatus.BOOKED: gettext_lazy("Booked, not checked in"),
+    BookingStatus.CHECKED_IN: gettext_lazy("Waiting (checked in)"),
+    BookingStatus.IN_CONSULT: gettext_lazy("In consultation"),
+    BookingStatus.COMPLETED: gettext_lazy("Completed"),
+    BookingStatus.CANCELLED: gettext_lazy("Cancelled"),
+    BookingStatus.NO_SHOW: gettext_lazy("No-show"),
+}
+SEX_LABELS = {"male": gettext_lazy("Male"), "female": gettext_lazy("Female")}
 
 
-def _doctor(user) -> Doctor:
+def portal_doctor(user) -> Doctor:
     doctor = Doctor.objects.filter(user=user).select_related("hospital", "user").first()
     if user.role != Role.DOCTOR or doctor is None:
         raise PermissionDenied(_("The clinician portal is for doctors."))
@@ -47,23 +73,49 @@ def _requested_day(request) -> date:
     return day
 
 
+def _worklist_rows(doctor: Doctor, day: date) -> list[Booking]:
+    """The day's bookings with what the table shows; two patients of the same name on the
+    list each carry their birth year and the last four digits of their phone."""
+    bookings = list(doctor_worklist(doctor, day).select_related("consultation", "patient__account"))
+    names = Counter(b.patient.full_name for b in bookings)
+    for b in bookings:
+        b.status_label = STATUS_LABELS.get(b.status, b.status)
+        b.sex_label = SEX_LABELS.get(b.patient.sex, "")
+        b.same_name = names[b.patient.full_name] > 1
+        phone = b.patient.phone or getattr(b.patient.account, "phone", "") or ""
+        b.phone_tail = phone[-4:]
+    return bookings
+
+
+def _worklist_context(doctor: Doctor, day: date) -> dict:
+    today = timezone.localdate()
+    return {
+        "doctor": doctor, "day": day, "is_today": day == today, "bookings": _worklist_rows(doctor, day),
+        "poll": day >= today, "poll_seconds": WORKLIST_POLL_SECONDS,
+        "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
+    }
+
+
 @login_required
 def portal(request):
-    """The logged-in doctor's worklist for ?date= (today by default), with the days around it."""
-    doctor = _doctor(request.user)
-    day = _requested_day(request)
-    bookings = doctor_worklist(doctor, day).select_related("consultation")
-    return render(request, "consult/portal.html", {
-        "doctor": doctor, "day": day, "bookings": bookings, "is_today": day == timezone.localdate(),
-        "previous_day": day - timedelta(days=1), "next_day": day + timedelta(days=1),
-    })
+    """The logged-in doctor's worklist for ?date= (today by default), with the days around
+    it; the list refreshes itself (portal_worklist) as patients check in and leave."""
+    doctor = portal_doctor(request.user)
+    return render(request, "consult/portal.html", _worklist_context(doctor, _requested_day(request)))
+
+
+@login_required
+def portal_worklist(request):
+    """The worklist table alone, polled by the portal page."""
+    doctor = portal_doctor(request.user)
+    return render(request, "consult/doctor/_worklist.html", _worklist_context(doctor, _requested_day(request)))
 
 
 @login_required
 @require_POST
 def portal_open(request, booking_id: int):
     """The doctor opens the consultation room for one of their bookings."""
-    doctor = _doctor(request.user)
+    doctor = portal_doctor(request.user)
     booking = get_object_or_404(Booking, pk=booking_id, slot__doctor=doctor)
     try:
         consultation = consult_rules.consultation_open(by=request.user, booking=booking)
@@ -73,15 +125,22 @@ def portal_open(request, booking_id: int):
     return redirect("consult-room", consultation_id=consultation.pk)
 
 
-@login_required
-def room(request, consultation_id: int):
-    """The consultation room: video, chat, and for the doctor the record and the notes."""
-    visible = consultations_visible_to(request.user).select_related(
+def _room_queryset(user):
+    return consultations_visible_to(user).select_related(
         "booking__patient", "booking__slot__doctor__user", "booking__slot__clinic__hospital")
+
+
+def _doctors_consultation(request, consultation_id: int, *, purpose: str):
+    """The requesting doctor's own consultation, read and logged; anyone else's: 404."""
+    portal_doctor(request.user)
+    queryset = _room_queryset(request.user).filter(booking__slot__doctor__user=request.user)
     try:
-        consultation = consultation_for(request.user, consultation_id, purpose="consultation_room", queryset=visible)
+        return consultation_for(request.user, consultation_id, purpose=purpose, queryset=queryset)
     except DomainError:
         raise Http404("No such consultation.") from None
+
+
+def _render_room(request, consultation, *, end_form=None, refer_form=None, status=200):
     role = consultation_role(request.user, consultation)
     config = {
         "consultationId": consultation.pk,
@@ -89,11 +148,109 @@ def room(request, consultation_id: int):
         "role": role,
         "userId": request.user.pk,
     }
-    return render(
-        request,
-        "consult/room.html",
-        {"consultation": consultation, "booking": consultation.booking, "role": role, "config": config},
-    )
+    context = {"consultation": consultation, "booking": consultation.booking, "role": role, "config": config}
+    if role == "doctor":
+        context.update(
+            end_form=end_form or EndVisitForm(initial={
+                "follow_up_advice": consultation.follow_up_advice,
+                "follow_up_interval_days": consultation.follow_up_interval_days}),
+            refer_form=refer_form or ReferOfflineForm(),
+            follow_up_label=dict(FOLLOW_UP_CHOICES).get(str(consultation.follow_up_interval_days or "")),
+        )
+    return render(request, "consult/room.html", context, status=status)
+
+
+@login_required
+def room(request, consultation_id: int):
+    """The consultation room: video, chat, and for the doctor the chart, the notes and the
+    forms that end the visit."""
+    try:
+        consultation = consultation_for(request.user, consultation_id, purpose="consultation_room",
+                                        queryset=_room_queryset(request.user))
+    except DomainError:
+        raise Http404("No such consultation.") from None
+    return _render_room(request, consultation)
+
+
+def _egfr_stale_days() -> int:
+    return int(getattr(settings, "EGFR_STALE_DAYS", EGFR_STALE_DAYS_DEFAULT))
+
+
+@login_required
+def doctor_chart(request, consultation_id: int):
+    """The patient's chart beside the video (htmx fragment): active conditions, allergies,
+    current medicines, the BP trend, the latest eGFR (flagged when old) and the previous
+    visits. Only the consultation's doctor, and only while the booking gives them the record
+    (consult.permissions.doctor_access_bookings); both reads are access-logged."""
+    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_chart")
+    try:
+        patient = record_for(request.user, consultation.booking.patient_id, purpose="consultation_chart")
+    except DomainError:
+        return render(request, "consult/doctor/_chart.html", {"consultation": consultation, "unavailable": True})
+    summary = record_summary(patient)
+    egfr = summary["latest_egfr"]
+    stale_days = _egfr_stale_days()
+    egfr_age = (timezone.now() - egfr.measured_at).days if egfr else None
+    return render(request, "consult/doctor/_chart.html", {
+        "consultation": consultation, "patient": patient, **summary,
+        "egfr_age_days": egfr_age, "egfr_stale": egfr is not None and egfr_age > stale_days, "egfr_stale_days": stale_days,
+        "visits": previous_visits(patient, before=consultation),
+        "sex_label": SEX_LABELS.get(patient.sex, ""),
+        "trend_config": {"patientId": patient.pk},
+    })
+
+
+@login_required
+def doctor_icd10_search(request):
+    """ICD-10 codes whose code, Chinese or English name, or pinyin initials match ?q=
+    (htmx fragment for the diagnosis lines)."""
+    portal_doctor(request.user)
+    query = request.GET.get("q", "").strip()[:40]
+    results = []
+    if query:
+        for code, (zh, en) in ICD10_NAMES.items():
+            if query.lower() in code.lower() or matches(query, zh, en):
+                results.append({"code": code, "name": in_language(zh, en), "zh": zh})
+            if len(results) >= ICD10_RESULTS_MAX:
+                break
+    return render(request, "consult/doctor/_icd10_results.html", {"query": query, "results": results})
+
+
+@login_required
+@require_POST
+def doctor_end_visit(request, consultation_id: int):
+    """End the visit with advice for the family and when to come back
+    (consult.consultation.consultation_end); the room's sockets hear it and close."""
+    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_end")
+    form = EndVisitForm(request.POST)
+    if form.is_valid():
+        try:
+            consult_rules.consultation_end(by=request.user, consultation=consultation, **form.cleaned_data)
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            messages.success(request, _("Visit ended. The family can read your advice."))
+            return redirect("portal")
+    return _render_room(request, consultation, end_form=form, status=400)
+
+
+@login_required
+@require_POST
+def doctor_refer_offline(request, consultation_id: int):
+    """End the visit referring the patient to an in-person visit, with the reason
+    (consult.consultation.consultation_refer_offline)."""
+    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_refer_offline")
+    form = ReferOfflineForm(request.POST)
+    if form.is_valid():
+        try:
+            consult_rules.consultation_refer_offline(by=request.user, consultation=consultation,
+                                                     reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            messages.success(request, _("Visit ended: the patient is referred for an in-person visit."))
+            return redirect("portal")
+    return _render_room(request, consultation, refer_form=form, status=400)
 
 
 @login_required
@@ -105,4 +262,3 @@ def bp_trend_page(request, patient_id: int):
     except DomainError:
         raise Http404("No such patient.") from None
     return render(request, "consult/bp_trend.html", {"patient": patient, "config": {"patientId": patient.pk}})
-

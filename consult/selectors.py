@@ -308,3 +308,52 @@ def bp_trend(patient: Patient, *, date_from: date, date_to: date) -> dict:
         ],
         "readings": list(readings.order_by("measured_at").values("measured_at", "systolic", "diastolic", "pulse", "source")),
     }
+
+
+# --- Doctor portal: the chart's previous visits, the schedule's days ahead ------------------
+
+
+def previous_visits(patient: Patient, *, before, limit: int = 10):
+    """The patient's ended consultations other than `before` (a Consultation), newest
+    first, with their doctor and diagnoses. For a patient already read through
+    `record_for`, whose call logged the read."""
+    from consult.models import Consultation, ConsultationStatus
+
+    return (
+        Consultation.objects.filter(booking__patient=patient, status=ConsultationStatus.ENDED)
+        .exclude(pk=before.pk)
+        .select_related("booking__slot__doctor__user", "booking__slot__clinic")
+        .order_by("-booking__slot__starts_at", "-id")[:limit]
+    )
+
+
+def doctor_days_ahead(doctor: Doctor, *, first: date, days: int) -> list[dict]:
+    """Each of `days` local dates from `first`: the doctor's slots, places, places taken
+    and active bookings, open or closed (leave). Two queries whatever the number of days."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncDate
+
+    tz = timezone.get_current_timezone()
+    slots = Slot.objects.filter(
+        doctor=doctor, starts_at__gte=_local_midnight(first), starts_at__lt=_local_midnight(first + timedelta(days=days)))
+    per_day = {
+        row["day"]: row
+        for row in slots.annotate(day=TruncDate("starts_at", tzinfo=tz)).values("day").annotate(
+            slots=Count("id"), open_slots=Count("id", filter=Q(is_open=True)),
+            places=Sum("capacity", filter=Q(is_open=True)), booked=Sum("booked"),
+        )
+    }
+    bookings = dict(
+        Booking.objects.filter(slot__in=slots.values("pk"), status__in=[
+            BookingStatus.BOOKED, BookingStatus.CHECKED_IN, BookingStatus.IN_CONSULT, BookingStatus.COMPLETED])
+        .annotate(day=TruncDate("slot__starts_at", tzinfo=tz)).values("day").annotate(n=Count("id")).values_list("day", "n")
+    )
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = per_day.get(day, {})
+        result.append({
+            "day": day, "slots": row.get("slots", 0), "open_slots": row.get("open_slots", 0),
+            "places": row.get("places") or 0, "booked": row.get("booked") or 0, "bookings": bookings.get(day, 0),
+        })
+    return result

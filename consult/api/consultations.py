@@ -40,7 +40,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "booking", "booking_status", "patient", "doctor", "slot_starts_at", "status", "your_role",
             "admitted_at", "started_at", "ended_at", "chief_complaint", "notes", "diagnosis", "follow_up_advice",
-            "allowed_actions",
+            "follow_up_interval_days", "outcome", "referral_reason", "allowed_actions",
         ]
         read_only_fields = fields
 
@@ -59,7 +59,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
         data = super().to_representation(obj)
         if not consult_rules.clinical_fields_visible(role=data["your_role"], consultation=obj):
             for field in consult_rules.CLINICAL_FIELDS:
-                data[field] = [] if field == "diagnosis" else ""
+                data[field] = {"diagnosis": [], "follow_up_interval_days": None}.get(field, "")
         return data
 
 
@@ -72,6 +72,14 @@ class ConsultationRecordSerializer(StrictSerializer):
     notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
     diagnosis = DiagnosisSerializer(many=True, required=False)
     follow_up_advice = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    follow_up_interval_days = serializers.IntegerField(
+        min_value=consult_rules.FOLLOW_UP_DAYS[0], max_value=consult_rules.FOLLOW_UP_DAYS[1], required=False,
+        allow_null=True, help_text="Come back in this many days; null: as needed.")
+
+
+class ConsultationReferSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=consult_rules.REFERRAL_REASON_MAX, allow_blank=True,
+                                   help_text="Why the patient should be seen in person; the family reads it.")
 
 
 class ChatMessageSerializer(serializers.ModelSerializer):
@@ -135,6 +143,16 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @refuses("not_the_doctor", "invalid_transition", "diagnosis_required", "diagnosis_invalid", "invalid_icd10")
     def end(self, request, pk=None):
         return self.render(consult_rules.consultation_end(by=request.user, consultation=self.get_object()))
+
+    @extend_schema(request=ConsultationReferSerializer, responses={200: ConsultationSerializer},
+                   summary="Doctor ends the consultation, referring the patient to an in-person visit")
+    @action(detail=True, methods=["post"], url_path="refer-offline")
+    @refuses("not_the_doctor", "invalid_transition", "required", "invalid")
+    def refer_offline(self, request, pk=None):
+        data = ConsultationReferSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.render(consult_rules.consultation_refer_offline(
+            by=request.user, consultation=self.get_object(), reason=data.validated_data["reason"]))
 
     @extend_schema(
         request=None,

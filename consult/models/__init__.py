@@ -58,6 +58,12 @@ __all__ += [
     "Weekday",
 ]
 
-from consult.models.consultations import ChatMessage, Consultation, ConsultationStatus, RoomPresence  # noqa: E402
+from consult.models.consultations import (  # noqa: E402
+    ChatMessage,
+    Consultation,
+    ConsultationOutcome,
+    ConsultationStatus,
+    RoomPresence,
+)
 
-__all__ += ["ChatMessage", "Consultation", "ConsultationStatus", "RoomPresence"]
+__all__ += ["ChatMessage", "Consultation", "ConsultationOutcome", "ConsultationStatus", "RoomPresence"]

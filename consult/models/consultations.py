@@ -12,6 +12,13 @@ class ConsultationStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class ConsultationOutcome(models.TextChoices):
+    """How the doctor closed the visit: done online, or sent to be seen in person."""
+
+    COMPLETED = "completed", "Completed online"
+    REFERRED_OFFLINE = "referred_offline", "Referred for an in-person visit"
+
+
 class Consultation(models.Model):
     """One per booking. Only the booking's doctor writes the clinical fields; the patient
     and proxies read them once the consultation has ended."""
@@ -27,6 +34,12 @@ class Consultation(models.Model):
         default=list, blank=True, help_text='ICD-10 diagnoses: [{"code": "I10", "name": "Essential hypertension"}].'
     )
     follow_up_advice = models.TextField(blank=True, max_length=5000)
+    follow_up_interval_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="When the family should come back, in days from the visit (none: as needed).")
+    outcome = models.CharField(max_length=20, choices=ConsultationOutcome.choices, blank=True,
+                               help_text="Set when the consultation ends; blank before.")
+    referral_reason = models.TextField(blank=True, max_length=2000,
+                                       help_text="Why the doctor referred the patient to an in-person visit.")
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()

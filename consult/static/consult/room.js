@@ -175,31 +175,18 @@
     $("chat-log").scrollTop = $("chat-log").scrollHeight;
   }
 
-  function row(cells) {
-    const tr = document.createElement("tr");
-    cells.forEach((c) => { const td = document.createElement("td"); td.textContent = c; tr.append(td); });
-    return tr;
-  }
-
-  async function loadRecord() {
-    const record = await api(`/api/patients/${cfg.patientId}/record/`);
-    const box = $("record");
-    box.replaceChildren();
-    const h = document.createElement("h2"); h.textContent = "Health record 健康档案"; box.append(h);
-    const add = (label, items) => {
-      const p = document.createElement("p");
-      const b = document.createElement("strong"); b.textContent = label + ": ";
-      p.append(b, document.createTextNode(items.length ? items.join("; ") : "none"));
-      box.append(p);
-    };
-    add("Conditions 诊断", record.conditions.map((c) => `${c.icd10_code} ${c.name}${c.onset_date ? " (since " + c.onset_date.slice(0, 4) + ")" : ""}`));
-    add("Allergies 过敏", record.allergies.map((a) => `${a.substance} – ${a.reaction} (${a.severity})`));
-    add("Medications 用药", record.medications.map((m) => `${m.name} ${m.dose} ${m.frequency}`));
-    add("Latest eGFR", record.latest_egfr ? [`${record.latest_egfr.value} ${record.latest_egfr.unit} (${record.latest_egfr.measured_at.slice(0, 10)})`] : []);
-    const table = document.createElement("table"); table.className = "readings";
-    table.append(row(["Blood pressure 血压", "mmHg", "pulse"]));
-    record.blood_pressure.forEach((r) => table.append(row([r.measured_at.slice(0, 16).replace("T", " "), `${r.systolic}/${r.diastolic}`, r.pulse ?? ""])));
-    box.append(table);
+  // A diagnosis picked from the ICD-10 search (an htmx fragment) becomes a line of the
+  // diagnosis box, once.
+  function pickDiagnosis(event) {
+    const button = event.target.closest(".icd10-pick");
+    if (!button) return;
+    const box = $("diagnosis-lines");
+    const lines = box.value.split("\n").map((l) => l.trim()).filter(Boolean);
+    if (!lines.some((l) => l.split(/\s+/)[0].toUpperCase() === button.dataset.code)) lines.push(`${button.dataset.code} ${button.dataset.name}`);
+    box.value = lines.join("\n") + "\n";
+    $("icd10-results").replaceChildren();
+    $("icd10-q").value = "";
+    box.focus();
   }
 
   async function saveNotes(event) {
@@ -207,7 +194,7 @@
     const form = new FormData($("notes-form"));
     const diagnosis = String(form.get("diagnosis") || "").split("\n").map((l) => l.trim()).filter(Boolean)
       .map((line) => { const [code, ...name] = line.split(/\s+/); return { code, name: name.join(" ") }; });
-    const body = { chief_complaint: form.get("chief_complaint"), notes: form.get("notes"), follow_up_advice: form.get("follow_up_advice") };
+    const body = { chief_complaint: form.get("chief_complaint"), notes: form.get("notes") };
     if (diagnosis.length) body.diagnosis = diagnosis;
     try {
       await api(`/api/consultations/${cfg.consultationId}/`, { method: "PATCH", body: JSON.stringify(body) });
@@ -230,7 +217,8 @@
       $("admit").onclick = () => send({ type: "admit" });
       $("end").onclick = () => { if (confirm("End this consultation? 结束问诊？")) send({ type: "end" }); };
       $("notes-form").onsubmit = saveNotes;
-      loadRecord().catch((err) => { $("record").textContent = err.message; });
+      $("icd10-results").addEventListener("click", pickDiagnosis);
+      $("icd10-q").addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
     }
     $("hangup").onclick = () => { send({ type: "hangup" }); closePeer(); render(); };
     $("redial").onclick = () => { if (cfg.role === "doctor" && room.admitted) call(true); else send({ type: "ping" }); };
