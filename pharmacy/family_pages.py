@@ -357,9 +357,10 @@ def _progress(order: Order) -> list[dict]:
     statuses = [status for status, _label, _stamp in steps]
     # A rejected order waits for its next pharmacy: back at the first step.
     reached = statuses.index(order.status) if order.status in statuses else 0
+    finished = order.status in (O.DELIVERED, O.PICKED_UP)
     return [
-        {"status": status, "label": label, "at": getattr(order, stamp) if stamp else None,
-         "state": "done" if i < reached else ("current" if i == reached else "todo")}
+        {"status": status, "label": label, "at": getattr(order, stamp) if stamp else None, "current": i == reached,
+         "state": "done" if i < reached or (finished and i == reached) else ("current" if i == reached else "todo")}
         for i, (status, label, stamp) in enumerate(steps)
     ]
 
