@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 WIDTH, HEIGHT = 600, 300
+EDGE = 12  # keep today's dots off the very edge of the box
 Y_MIN, Y_MAX = 40, 220
 GRID = (60, 90, 140, 180)
 
@@ -27,7 +28,7 @@ def bp_chart(trend: dict) -> dict:
     span = (end - start).total_seconds()
 
     def x(moment) -> float:
-        return round((moment - start).total_seconds() / span * WIDTH, 1)
+        return round(EDGE + (moment - start).total_seconds() / span * (WIDTH - 2 * EDGE), 1)
 
     def noon(day):
         return datetime.combine(day, time(12), tzinfo=tz)

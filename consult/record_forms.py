@@ -32,6 +32,7 @@ class RegisterForm(forms.Form):
                       spellcheck="false")
     phone = _text(_("Mobile phone"), max_length=20, autocomplete="tel", inputmode="tel")
     password = forms.CharField(label=_("Password"), max_length=128, strip=False,
+                               help_text=_("At least 8 characters, not only digits, not like your phone or name."),
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password_confirm = forms.CharField(label=_("Password again"), max_length=128, strip=False,
                                        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
@@ -60,7 +61,7 @@ class ReadingForm(forms.Form):
                                   widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
     diastolic = forms.IntegerField(label=_("Diastolic (low) mmHg"), required=False,
                                    widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    pulse = forms.IntegerField(label=_("Pulse (beats per minute, optional)"), required=False,
+    pulse = forms.IntegerField(label=_("Pulse (optional)"), required=False,
                                widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
     measured_at = forms.DateTimeField(label=_("Measured at"), required=False, input_formats=[LOCAL_MINUTE],
                                       widget=forms.DateTimeInput(format=LOCAL_MINUTE, attrs={"type": "datetime-local"}))

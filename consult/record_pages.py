@@ -102,7 +102,7 @@ def family_people(request):
 @login_required
 @require_POST
 def family_dependant_add(request):
-    """Add a family member to act for (consult.records.dependant_add), then act for them."""
+    """Add a family member to act for (consult.records.dependant_add)."""
     form = DependantForm(request.POST)
     if form.is_valid():
         if not _within_rate(request, "dependant_add"):
@@ -113,8 +113,7 @@ def family_dependant_add(request):
             except DomainError as exc:
                 refusal_into_form(form, exc)
             else:
-                act_for(request, patient.pk)
-                messages.success(request, _("%(name)s was added. You are now acting for them.") % {"name": patient.full_name})
+                messages.success(request, _("%(name)s was added to your family.") % {"name": patient.full_name})
                 return redirect("family-people")
     return _people_page(request, form, status=400)
 
