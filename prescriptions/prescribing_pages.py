@@ -237,6 +237,11 @@ class Row:
     unit_choices: list = field(default_factory=list)
     autofocus: bool = False
 
+    @property
+    def count_unit(self) -> str:
+        """What the quantity counts: the drug's dosage units."""
+        return _("capsules") if self.drug and "capsule" in self.drug.form else _("tablets")
+
 
 @dataclass
 class Draft:
@@ -403,10 +408,25 @@ def _panel_context(request, consultation, *, draft: Draft | None = None, prescri
             "status_label": STATUS_LABELS.get(shown.status, shown.status),
             "actions": prescription_allowed_actions(shown, actor=request.user),
             "items": [{"item": item, "frequency": _frequency_label(item.frequency)} for item in shown.items.all()],
+            "overrides": _overrides_view(shown),
         })
     if draft is not None:
         context.update({"editing": True, "draft": draft, **_findings_view(draft)})
     return context
+
+
+def _overrides_view(prescription: Prescription) -> list[dict]:
+    """The override reasons stored at signing, each named in plain words (Finding.key is
+    "code:position", or the code alone)."""
+    items = {item.position: item for item in prescription.items.all()}
+    shown = []
+    for key, reason in (prescription.override_reasons or {}).items():
+        code, _sep, position = key.partition(":")
+        item = items.get(int(position)) if position.isdigit() else None
+        shown.append({"title": FINDING_TITLES.get(code, code), "reason": reason,
+                      "item_number": item.position + 1 if item else None,
+                      "drug": item.drug.display_name if item else ""})
+    return shown
 
 
 def _frequency_label(code: str) -> str:

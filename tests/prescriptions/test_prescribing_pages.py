@@ -122,7 +122,7 @@ def test_picking_a_drug_adds_a_line_with_the_computed_quantity(rx_room):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-drug="AMLO-T5"' in html and 'name="items-0-dose" id="id_items-0-dose" value="5"' in html
-    assert 'id="rx-qty-0"' in html and ">7 <" in html  # 5 mg qd × 7 days = 7 tablets
+    assert 'id="rx-qty-0"' in html and ">7 tablets<" in html  # 5 mg qd × 7 days = 7 tablets
     assert not Prescription.objects.exists()  # nothing saved yet
 
 
@@ -224,6 +224,7 @@ def test_signing_with_a_reason_signs_and_stores_it(rx_room):
     html = response.content.decode()
     assert 'data-status="signed"' in html
     assert reverse("prescription-print", args=[prescription.pk]) in html
+    assert "Above the dose limit for this kidney function · item 2, Ibuprofen sustained-release" in html
     valid, _ = lifecycle.prescription_verify(prescription)
     assert valid
 
