@@ -27,8 +27,8 @@ from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
 from consult.acting import SESSION_KEY, act_for, acting_context, acting_for
 from consult.icd10 import icd10_display_name
-from consult.models import Booking, Consultation
-from consult.permissions import consultation_role, patients_managed_by
+from consult.models import Booking, Consultation, ConsultationOutcome
+from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
 from consult.selectors import booking_for, bookings_for_display, consultation_for
 from pharmacy import dispatch, orders
 from pharmacy.hours import opening_status
@@ -162,7 +162,7 @@ def visit_summary(request, booking_id: int):
     clinical, rows = False, []
     if consultation is not None:
         consultation = consultation_for(request.user, consultation.pk, purpose="visit_summary",
-                                        queryset=Consultation.objects.select_related("booking__slot__doctor__user"))
+                                        queryset=consultations_visible_to(request.user).select_related("booking__slot__doctor__user"))
         clinical = consult_rules.clinical_fields_visible(role=consultation_role(request.user, consultation),
                                                          consultation=consultation)
         rows = _rx_rows(_family_prescriptions(request.user).filter(consultation=consultation).order_by("created_at", "id"))
@@ -172,9 +172,9 @@ def visit_summary(request, booking_id: int):
         "consultation": consultation,
         "clinical": clinical,
         "diagnosis": _diagnosis(consultation.diagnosis) if clinical else [],
-        "follow_up_days": getattr(consultation, "follow_up_interval_days", None) if clinical else None,
-        "referred": clinical and getattr(consultation, "outcome", "") == "referred_offline",
-        "referral_reason": getattr(consultation, "referral_reason", "") if clinical else "",
+        "follow_up_days": consultation.follow_up_interval_days if clinical else None,
+        "referred": clinical and consultation.outcome == ConsultationOutcome.REFERRED_OFFLINE,
+        "referral_reason": consultation.referral_reason if clinical else "",
         "prescriptions": rows,
         **acting_context(request),
     }

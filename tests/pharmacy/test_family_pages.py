@@ -60,6 +60,26 @@ def test_visit_summary_shows_diagnosis_advice_and_the_prescription_status(web, r
     assert 'id="acting-for"' in page and "张林 Zhang Lin" in page
 
 
+def test_visit_summary_shows_the_follow_up_interval_and_a_referral(web, rx):
+    consultation = rx.consultation
+    consultation.follow_up_interval_days = 28
+    consultation.outcome = "referred_offline"
+    consultation.referral_reason = "Needs a kidney ultrasound in person."
+    consultation.save()
+    page = web.get(reverse("family-visit", args=[consultation.booking_id])).content.decode()
+    assert "Follow-up visit in 28 days." in page
+    assert 'id="referral"' in page and "Needs a kidney ultrasound in person." in page
+
+
+def test_visit_summary_hides_the_clinical_fields_until_the_consultation_ends(web, rx):
+    consultation = rx.consultation
+    consultation.status = "in_progress"
+    consultation.follow_up_advice = "Not yet final"
+    consultation.save()
+    page = web.get(reverse("family-visit", args=[consultation.booking_id])).content.decode()
+    assert 'id="visit-pending"' in page and "Not yet final" not in page and f'data-rx="{rx.pk}"' not in page
+
+
 def test_visit_summary_shows_a_signed_prescription_as_awaiting_review_and_hides_drafts(web, rx, drugs):
     father = rx.patient
     signed = ApprovedPrescriptionFactory(patient=father, consultation=rx.consultation, status=PrescriptionStatus.SIGNED,
