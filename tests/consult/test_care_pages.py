@@ -221,3 +221,27 @@ def test_check_in_leads_to_the_waiting_room_with_her_place_and_join(daughter_cli
     joined = daughter_client.post(f"/care/bookings/{booking.pk}/join/")
     consultation = Consultation.objects.get(booking=booking)
     assert joined.url == f"/consult/{consultation.pk}/"
+
+
+def test_pages_need_a_login(client):
+    for url in ("/care/", "/care/doctors/1/", "/care/bookings/1/", "/care/bookings/1/waiting/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_my_visits_and_the_directory_run_a_bounded_number_of_queries(daughter_client, family, chen, django_assert_max_num_queries):
+    _daughter, father = family
+    clinic, doctor = chen
+    for days in range(1, 6):
+        BookingFactory(patient=father, slot=_slot(doctor, clinic, starts_in=timedelta(days=days)))
+        _slot(doctor, clinic, starts_in=timedelta(days=days, hours=1))
+    for _ in range(5):
+        DoctorFactory(hospital=clinic.hospital, clinics=[clinic])
+    with django_assert_max_num_queries(30):
+        assert daughter_client.get("/patient/").status_code == 200
+    with django_assert_max_num_queries(15):
+        assert daughter_client.get(f"/care/clinics/{clinic.pk}/").status_code == 200
+    with django_assert_max_num_queries(15):
+        assert daughter_client.get(f"/care/doctors/{doctor.pk}/").status_code == 200
+    with django_assert_max_num_queries(15):
+        assert daughter_client.get("/care/", {"q": "gxy"}).status_code == 200
