@@ -15,6 +15,11 @@ Y_MIN, Y_MAX = 40, 220
 GRID = (60, 90, 140, 180)
 
 
+def clamp(value):
+    """A reading off the scale sits on its edge."""
+    return min(max(value, Y_MIN), Y_MAX)
+
+
 def _y(value) -> float:
     return round(HEIGHT - (float(value) - Y_MIN) / (Y_MAX - Y_MIN) * HEIGHT, 1)
 
@@ -33,7 +38,6 @@ def bp_chart(trend: dict) -> dict:
     def noon(day):
         return datetime.combine(day, time(12), tzinfo=tz)
 
-    clamp = lambda value: min(max(value, Y_MIN), Y_MAX)  # noqa: E731 - a reading off the scale sits on its edge
     dots = [{"x": x(r["measured_at"]), "sys": _y(clamp(r["systolic"])), "dia": _y(clamp(r["diastolic"])),
              "high": r["systolic"] >= trend["threshold"]["systolic"] or r["diastolic"] >= trend["threshold"]["diastolic"]}
             for r in trend["readings"]]

@@ -25,11 +25,23 @@ from cloudhospital.errors import DomainError
 from cloudhospital.web import refusal_into_form, safe_next
 from consult import records
 from consult.acting import act_for, acting_context, acting_for
-from consult.models import ConditionStatus, Observation, ObservationKind, ObservationSource
+from consult.models import Observation, ObservationKind, ObservationSource
 from consult.permissions import patients_managed_by
 from consult.record_chart import bp_chart
-from consult.record_forms import RELATIONSHIP_LABELS, DependantForm, EnteredInErrorForm, ReadingForm, RegisterForm
-from consult.selectors import bp_trend, patients_with_links, record_for, relationship_to
+from consult.record_forms import (
+    RELATIONSHIP_LABELS,
+    DependantForm,
+    EnteredInErrorForm,
+    ReadingForm,
+    RegisterForm,
+)
+from consult.selectors import (
+    bp_trend,
+    patients_with_links,
+    record_for,
+    record_summary,
+    relationship_to,
+)
 
 TREND_DAYS = 30
 RECENT_READINGS = 20
@@ -130,11 +142,12 @@ def _record_page(request, patient, *, reading_form=None, error_form=None, error_
                     .select_related("recorded_by")[:RECENT_READINGS])
     if reading_form is None:
         reading_form = ReadingForm(initial={"measured_at": timezone.localtime().replace(second=0, microsecond=0)})
+    summary = record_summary(patient, bp_readings=0)  # the record's entries, as the API's summary has them
     return render(request, "consult/record/record.html", {
         "patient": patient,
-        "conditions": list(patient.conditions.filter(status=ConditionStatus.ACTIVE)),
-        "allergies": list(patient.allergies.all()),
-        "medications": list(patient.medications.filter(active=True)),
+        "conditions": summary["conditions"],
+        "allergies": summary["allergies"],
+        "medications": summary["medications"],
         "readings": readings,
         "trend": trend,
         "chart": bp_chart(trend),

@@ -14,7 +14,6 @@ from tests.factories import (
     AllergyFactory,
     BloodPressureFactory,
     ConditionFactory,
-    DependantFactory,
     MedicationFactory,
     PatientFactory,
 )
@@ -297,3 +296,17 @@ def test_someone_managing_nobody_sees_an_empty_record_page(client):
     client.force_login(UserFactory())
     response = client.get("/patient/record/")
     assert response.status_code == 200 and "There is nobody to show yet." in response.content.decode()
+
+
+def test_the_chart_keeps_every_reading_inside_its_box():
+    from consult.record_chart import HEIGHT, WIDTH, bp_chart
+
+    today = timezone.localdate()
+    now = timezone.now()
+    trend = {"date_from": today - timedelta(days=29), "date_to": today, "threshold": {"systolic": 140, "diastolic": 90},
+             "readings": [{"measured_at": now, "systolic": 290, "diastolic": 25}],
+             "days": [{"date": today, "systolic": 290, "diastolic": 25}]}
+    chart = bp_chart(trend)
+    (dot,) = chart["dots"]
+    assert 0 < dot["x"] < WIDTH and dot["sys"] == 0 and dot["dia"] == HEIGHT and dot["high"]
+    assert chart["high_systolic_y"] < chart["high_diastolic_y"] and not chart["empty"]

@@ -11,7 +11,16 @@ import pytest
 from cloudhospital.identity import make_resident_id
 from cloudhospital.models import User
 from consult.models import Observation, Patient
-from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot, smallest_text_px
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    log_in,
+    needs_browser,
+    new_page,
+    screenshot,
+    smallest_text_px,
+)
 
 pytestmark = [*needs_browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +79,7 @@ def test_zhang_wei_registers_adds_her_father_and_keeps_his_blood_pressure_on_a_p
     assert her.account.phone == f"+86{PHONE_NUMBER}" and page.locator(".who").inner_text() == "张薇"
 
     # Her family: she adds her father, then acts for him.
-    page.click(f"nav a[href='/patient/people/']")
+    page.click("nav a[href='/patient/people/']")
     page.wait_for_url("**/patient/people/")
     assert banner(page).get_attribute("data-acting-for") == str(her.pk)
     page.fill("#id_full_name", "张林")
@@ -109,6 +118,7 @@ def test_zhang_wei_registers_adds_her_father_and_keeps_his_blood_pressure_on_a_p
     page.wait_for_url("**/patient/record/?patient=*")
     wrong, right = Observation.objects.filter(patient=father).order_by("id")
     assert (wrong.systolic, wrong.diastolic, wrong.pulse, wrong.source) == (158, 88, 71, "home")
+    assert (right.systolic, right.diastolic, right.pulse) == (136, 82, None)
     rows = page.locator("#readings-list li.reading-row")
     assert rows.count() == 2 and "136/82" in rows.nth(0).inner_text() and "158/88" in rows.nth(1).inner_text()
     assert page.locator("#bp-chart .reading.sys").count() == 2
