@@ -157,7 +157,7 @@ class StockAdjustForm(forms.Form):
                         "invalid": gettext_lazy("Enter a whole number, e.g. 30 or -5.")},
     )
     reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=100,
+        label=gettext_lazy("Reason for the change"), max_length=100,
         help_text=gettext_lazy("E.g. delivery received, stocktake, damaged, expired."),
         error_messages={"required": gettext_lazy("Say why the stock changes.")},
     )
