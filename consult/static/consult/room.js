@@ -143,17 +143,29 @@
     async pong() {},
   };
 
+  // The doctor's chart (an htmx fragment) loads once the room has settled: after the chat
+  // history and the socket's first word, or after a few seconds whatever happens, so its
+  // access-log write does not race the room's own.
+  let roomReady = false;
+  function announceReady() {
+    if (roomReady) return;
+    roomReady = true;
+    document.body.dispatchEvent(new Event("room-ready"));
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws/consultations/${cfg.consultationId}/`);
     room.ws = ws;
     ws.onmessage = async (event) => {
       const message = JSON.parse(event.data);
+      setTimeout(announceReady, 200);
       room.log.push(`in ${message.type}`);
       try { await (handlers[message.type] || (() => {}))(message); } catch (err) { room.log.push(`handler ${message.type}: ${err}`); }
       render();
     };
     ws.onclose = (event) => {
+      announceReady();
       if (room.ws !== ws) return;
       if (FINAL_CLOSE_CODES.has(event.code) || room.ended) {
         if (event.code === 1000 || event.code === 4410) room.ended = true;
@@ -203,6 +215,7 @@
   }
 
   async function start() {
+    setTimeout(announceReady, 5000);
     try { iceServers = (await api(`/api/consultations/${cfg.consultationId}/ice-servers/`)).ice_servers; } catch (err) { room.log.push(`ice ${err}`); }
     try {
       localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
