@@ -8,6 +8,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from consult import consultation as consult_rules
 from consult.models import Booking, BookingStatus, Consultation, Slot
 from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot, smallest_text_px
 from tests.factories import (
@@ -123,8 +124,11 @@ def test_daughter_books_reschedules_checks_in_and_joins_for_her_father(asgi_serv
     assert soon.status == BookingStatus.CHECKED_IN
     assert page.locator("#waiting-status").get_attribute("data-ahead") == "0"
     _check(page, "waiting")
-    page.locator("#join-video").click()
+    # The doctor admits him: the waiting room (polled by htmx) says so without a reload.
     consultation = Consultation.objects.get(booking=soon)
+    consult_rules.consultation_admit(by=chen.user, consultation=consultation)
+    page.wait_for_selector("#waiting-status[data-status='in_consult']", timeout=20_000)
+    page.locator("#join-video").click()
     page.wait_for_url(f"**/consult/{consultation.pk}/")
 
 
