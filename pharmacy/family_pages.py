@@ -9,6 +9,8 @@ the pharmacy search `pharmacy.dispatch`, exactly as pharmacy/api/order_views.py 
 refusal is the domain's message at the field it names, with the status its kind maps to.
 """
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +27,7 @@ from cloudhospital.errors import DomainError
 from cloudhospital.models import Notification
 from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
-from consult.acting import SESSION_KEY, act_for, acting_context, acting_for
+from consult.acting import act_for, acting_context, acting_for
 from consult.icd10 import icd10_display_name
 from consult.models import Booking, Consultation, ConsultationOutcome
 from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
@@ -91,11 +93,21 @@ def _status_for(exc: DomainError) -> int:
     return HTTP_STATUS.get(exc.kind, 400)
 
 
-def _follow(request, patient_id: int) -> None:
+def _follow(request, patient_id: int, *, elsewhere: str):
     """Opening a managed person's visit or order acts for them, so the banner names whom the
-    page is about (act_for re-checks the access policy)."""
-    if request.session.get(SESSION_KEY) != patient_id:
-        act_for(request, patient_id)
+    page is about (act_for re-checks the access policy). When the family member has just
+    switched the banner to someone else on this very page (it posts back here), they go to
+    `elsewhere` for that person instead of being switched back. Returns that redirect, or None.
+    Only for a page opened by navigation (GET, not an htmx fragment)."""
+    if request.method != "GET" or request.htmx:
+        return None
+    acting = acting_for(request)
+    if acting is not None and acting.pk == patient_id:
+        return None
+    if urlsplit(request.META.get("HTTP_REFERER", "")).path == request.path:
+        return redirect(elsewhere)
+    act_for(request, patient_id)
+    return None
 
 
 def _not_found(exc: DomainError) -> Http404:
@@ -157,7 +169,9 @@ def visit_summary(request, booking_id: int):
         booking = booking_for(request.user, booking_id, purpose="visit_summary", queryset=_family_bookings(request.user))
     except DomainError as exc:
         raise _not_found(exc) from None
-    _follow(request, booking.patient_id)
+    moved = _follow(request, booking.patient_id, elsewhere="patient-home")
+    if moved:
+        return moved
     consultation = Consultation.objects.filter(booking=booking).first()
     clinical, rows = False, []
     if consultation is not None:
@@ -237,7 +251,6 @@ def _orderable_prescription(request, prescription_id):
                               queryset=prescriptions_for_display(prescriptions_orderable_by(request.user)))
     except DomainError as exc:
         raise _not_found(exc) from None
-    _follow(request, rx.patient_id)
     return rx
 
 
@@ -307,6 +320,9 @@ def medicine_order(request, prescription_id: int):
     the promised date the domain computes) or pickup at one of the nearest pharmacies that
     have every item. POST places the order (pharmacy.orders.order_place, as the API)."""
     rx = _orderable_prescription(request, prescription_id)
+    moved = _follow(request, rx.patient_id, elsewhere="family-medicines")
+    if moved:
+        return moved
     if request.method != "POST":
         return _order_page(request, rx)
     kind = request.POST.get("kind")
@@ -388,7 +404,9 @@ def order_detail(request, order_id: int):
     """One order's progress, refreshed by an htmx poll while it is live; the pickup code large
     once it is ready at the counter."""
     order = _family_order(request, order_id)
-    _follow(request, order.patient_id)
+    moved = _follow(request, order.patient_id, elsewhere="family-medicines")
+    if moved:
+        return moved
     context = _order_context(request, order)
     if request.htmx:
         return render(request, "pharmacy/family/_order_progress.html", context)

@@ -235,3 +235,38 @@ def test_pages_need_a_login(client, rx):
                 reverse("family-visit", args=[rx.consultation.booking_id])):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_opening_a_managed_persons_visit_acts_for_them_and_switching_there_is_not_undone(web, rx, daughter):
+    url = reverse("family-visit", args=[rx.consultation.booking_id])
+    web.get(url)
+    assert web.session["acting_for_patient_id"] == rx.patient.pk
+    # She switches the banner to herself on that page: it posts back to the page, which now
+    # sends her to her own visits rather than switching back to her father.
+    switched = web.post(reverse("patient-act-for"), {"patient": daughter.patient.pk, "next": url})
+    response = web.get(switched["Location"], HTTP_REFERER=f"http://testserver{url}")
+    assert response.status_code == 302 and response["Location"] == reverse("patient-home")
+    assert web.session["acting_for_patient_id"] == daughter.patient.pk
+
+
+def test_the_family_reading_their_own_pages_writes_no_access_log(web, rx, near):
+    from cloudhospital.models import AccessLog
+
+    full, _ = near
+    order = orders.order_place(by=rx.patient.proxy_links.first().proxy, prescription=rx, kind="pickup", pharmacy=full)
+    for url in (reverse("family-visit", args=[rx.consultation.booking_id]), order_url(rx), reverse("family-medicines"),
+                reverse("family-order", args=[order.pk])):
+        assert web.get(url).status_code in (200, 409)
+    assert not AccessLog.objects.exists()  # their own record: only others' reads are logged
+
+
+def test_the_medicine_list_costs_a_fixed_number_of_queries(web, rx, near, drugs, django_assert_max_num_queries):
+    full, _ = near
+    proxy = rx.patient.proxy_links.first().proxy
+    for _ in range(5):
+        extra = ApprovedPrescriptionFactory(patient=rx.patient, items=[(drugs[0], 5), (drugs[1], 5)])
+        orders.order_place(by=proxy, prescription=extra, kind="pickup", pharmacy=full)
+    web.get(reverse("family-visit", args=[rx.consultation.booking_id]))  # acts for the father
+    with django_assert_max_num_queries(18):
+        response = web.get(reverse("family-medicines"))
+    assert response.content.decode().count('class="card rx"') == 6
