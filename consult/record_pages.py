@@ -36,6 +36,8 @@ from consult.record_forms import (
     RegisterForm,
 )
 from consult.selectors import (
+    HIGH_DIASTOLIC,
+    HIGH_SYSTOLIC,
     bp_trend,
     patients_with_links,
     record_for,
@@ -140,6 +142,8 @@ def _record_page(request, patient, *, reading_form=None, error_form=None, error_
     trend = bp_trend(patient, date_from=today - timedelta(days=TREND_DAYS - 1), date_to=today)
     readings = list(patient.observations.filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")
                     .select_related("recorded_by")[:RECENT_READINGS])
+    for reading in readings:  # the trend's threshold (Chinese guideline), flagged in the list too
+        reading.high = reading.systolic >= HIGH_SYSTOLIC or reading.diastolic >= HIGH_DIASTOLIC
     if reading_form is None:
         reading_form = ReadingForm(initial={"measured_at": timezone.localtime().replace(second=0, microsecond=0)})
     summary = record_summary(patient, bp_readings=0)  # the record's entries, as the API's summary has them

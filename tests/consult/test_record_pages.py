@@ -180,6 +180,7 @@ def test_the_record_shows_the_patient_acted_for(client, chart, django_assert_max
     for text in ("Chronic kidney disease, stage 3", "Ibuprofen", "Amlodipine", "152/94", 'id="bp-chart"'):
         assert text in page
     assert f'data-acting-for="{father.pk}"' in page and f'data-reading="{father.reading.pk}"' in page
+    assert '<span class="badge high">High</span>' in page  # 152/94 is at or above 140/90
 
 
 def test_the_record_of_another_familys_patient_is_a_404(client, chart, stranger):
