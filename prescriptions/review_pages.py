@@ -44,7 +44,7 @@ class DecisionForm(forms.Form):
     so the refusal comes from `prescription_reject`, not from the form)."""
 
     reason = forms.CharField(
-        label=gettext_lazy("Reason"), required=False, strip=False,
+        label=gettext_lazy("Review note"), required=False, strip=False,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": lifecycle.REASON_MAX}),
     )
 

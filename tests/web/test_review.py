@@ -20,7 +20,9 @@ from prescriptions.checks import expected_quantity
 from prescriptions.lifecycle import ItemDraft
 from prescriptions.models import PrescriptionStatus as S
 from tests.consult.rooms import make_room
-from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot
+from tests.e2e.browser import (
+    DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot, smallest_text_px,
+)
 from tests.factories import ConditionFactory, LabFactory, PharmacyFactory, PharmacyStaffFactory, StockFactory, UserFactory
 
 pytestmark = [*needs_browser, pytest.mark.django_db(transaction=True)]
@@ -121,6 +123,11 @@ def test_review_reject_revise_approve_and_the_paper_qr(asgi_server, browser, sto
     assert phone.locator("#changes").is_visible()
     assert_accessible(phone)
     screenshot(phone, "review-revision-diff")
+    phone.click("button[name=large_text][value='1']")  # elder mode: nothing under 18 px
+    phone.locator("html.large-text").wait_for()
+    assert smallest_text_px(phone) >= 18
+    assert_accessible(phone)
+    screenshot(phone, "review-large-text")
 
     # --- The paper: the print page's QR link --------------------------------------------
     family = new_page(browser, DESKTOP)
