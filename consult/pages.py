@@ -52,6 +52,15 @@ STATUS_LABELS = {
 SEX_LABELS = {"male": gettext_lazy("Male"), "female": gettext_lazy("Female")}
 
 
+def _trend_config(patient_id: int) -> dict:
+    """What bp-chart.js needs: the patient, and its words in the page's language."""
+    return {"patientId": patient_id, "labels": {
+        "noReadings": _("no readings"),
+        "share": _("%(percent)s%% of %(count)s readings at or above 140/90"),
+        "noPrescriptions": _("No prescriptions in this period."),
+    }}
+
+
 def portal_doctor(user) -> Doctor:
     doctor = Doctor.objects.filter(user=user).select_related("hospital", "user").first()
     if user.role != Role.DOCTOR or doctor is None:
@@ -196,7 +205,7 @@ def doctor_chart(request, consultation_id: int):
         "egfr_age_days": egfr_age, "egfr_stale": egfr is not None and egfr_age > stale_days, "egfr_stale_days": stale_days,
         "visits": previous_visits(patient, before=consultation),
         "sex_label": SEX_LABELS.get(patient.sex, ""),
-        "trend_config": {"patientId": patient.pk},
+        "trend_config": _trend_config(patient.pk),
     })
 
 
@@ -261,4 +270,4 @@ def bp_trend_page(request, patient_id: int):
         patient = record_for(request.user, patient_id, purpose="bp_trend_page")
     except DomainError:
         raise Http404("No such patient.") from None
-    return render(request, "consult/bp_trend.html", {"patient": patient, "config": {"patientId": patient.pk}})
+    return render(request, "consult/bp_trend.html", {"patient": patient, "config": _trend_config(patient.pk)})

@@ -8,6 +8,8 @@
   const W = 900, H = 360, PAD = { left: 48, right: 16, top: 16, bottom: 36 };
   const Y_MIN = 40, Y_MAX = 220;
   const CHINA_OFFSET = 8 * 3600000; // Asia/Shanghai has no daylight saving: dates are UTC+8
+  // Translated words come from the page (Django i18n) in the config; English otherwise.
+  const label = (key, fallback) => (cfg.labels && cfg.labels[key]) || fallback;
   const localDay = (t) => new Date(t + CHINA_OFFSET).toISOString().slice(5, 10);
 
   function el(name, attrs, text) {
@@ -50,11 +52,13 @@
       const t = start + i * 86400000;
       el("text", { x: x(t), y: H - 12, "font-size": 11, fill: "#5b6b7b", "text-anchor": "middle" }, localDay(t));
     }
-    const share = trend.share_high === null ? "no readings" : `${Math.round(trend.share_high * 100)}% of ${trend.readings_count} readings at or above 140/90`;
+    const share = trend.share_high === null ? label("noReadings", "no readings")
+      : label("share", "%(percent)s% of %(count)s readings at or above 140/90")
+        .replace("%%", "%").replace("%(percent)s", Math.round(trend.share_high * 100)).replace("%(count)s", trend.readings_count);
     document.getElementById("summary").textContent = `${trend.date_from} – ${trend.date_to}: ${share}`;
     const marks = document.getElementById("marks");
     const items = trend.prescriptions.map((p) => `${localDay(new Date(p.signed_at).getTime())} · ${p.drugs.join(", ")} (${p.status})`);
-    marks.replaceChildren(...(items.length ? items : ["No prescriptions in this period. 此期间无处方"]).map((text) => {
+    marks.replaceChildren(...(items.length ? items : [label("noPrescriptions", "No prescriptions in this period. 此期间无处方")]).map((text) => {
       const li = document.createElement("li");
       li.textContent = text;
       return li;
