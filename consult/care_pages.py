@@ -343,6 +343,8 @@ def care_waiting(request, booking_id: int):
     """The waiting room: her place in the queue (htmx polls the fragment) and the button to
     join the video."""
     booking = family_booking(request, booking_id, purpose="waiting_room")
+    if booking.status == BookingStatus.BOOKED and not request.htmx:
+        return redirect("care-booking", booking_id=booking.pk)  # not checked in yet
     context = {"booking": booking, **waiting_state(booking)}
     if request.htmx:
         return render(request, "consult/care/_waiting_status.html", context)

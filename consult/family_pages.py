@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from cloudhospital.errors import DomainError
 from consult import booking as booking_rules
 from consult import consultation as consult_rules
+from consult.acting import acting_for
 from consult.care_pages import family_page, booking_view, family_booking, family_bookings, refusal_status, status_label
 from consult.models import ACTIVE_BOOKING_STATUSES, BookingStatus
 from consult.permissions import patients_managed_by
@@ -25,7 +26,9 @@ def _visits_context(request, *, errors: dict | None = None) -> dict:
     """Everyone she manages, each with their upcoming visits (and what each allows now),
     and the past visits of them all."""
     now = timezone.now()
-    patients = list(patients_managed_by(request.user).order_by("id"))
+    acting = acting_for(request)
+    # The person she acts for first, then the others in the order they were added.
+    patients = sorted(patients_managed_by(request.user).order_by("id"), key=lambda p: acting is None or p.pk != acting.pk)
     own = family_bookings(request.user).select_related("consultation")
     upcoming = own.filter(status__in=ACTIVE_BOOKING_STATUSES, slot__ends_at__gte=now - UPCOMING_GRACE).order_by("slot__starts_at", "id")
     by_patient: dict[int, list] = {p.pk: [] for p in patients}

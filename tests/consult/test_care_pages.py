@@ -183,7 +183,8 @@ def test_my_visits_lists_each_person_with_check_in_countdown_and_past_visits(dau
     past = BookingFactory(patient=father, status=BookingStatus.COMPLETED,
                           slot=_slot(doctor, clinic, starts_at=timezone.now() - timedelta(days=7), ends_at=timezone.now() - timedelta(days=7, minutes=-15)))
     page = daughter_client.get("/patient/").content.decode()
-    assert f'data-patient="{father.pk}"' in page and f'data-patient="{daughter.pk}"' in page
+    # Everyone she manages, each in their own section; the one she acts for first.
+    assert 0 < page.index(f'data-patient="{father.pk}"') < page.index(f'data-patient="{daughter.pk}"')
     father_part = page.split(f'data-patient="{father.pk}"')[1].split('data-patient=')[0]
     assert f'data-booking="{later.pk}"' in father_part and f'data-booking="{own.pk}"' not in father_part
     later_card = page.split(f'data-booking="{later.pk}"')[1].split('data-booking=')[0]
@@ -210,6 +211,8 @@ def test_check_in_leads_to_the_waiting_room_with_her_place_and_join(daughter_cli
     slot = _slot(doctor, clinic, starts_in=timedelta(minutes=10))
     ahead = BookingFactory(slot=slot, status=BookingStatus.CHECKED_IN)
     booking = BookingFactory(patient=father, slot=slot)
+    # Not checked in yet: the waiting room sends her to the booking (and its check-in).
+    assert daughter_client.get(f"/care/bookings/{booking.pk}/waiting/").url == f"/care/bookings/{booking.pk}/"
     response = daughter_client.post(f"/patient/bookings/{booking.pk}/check-in/")
     assert response.status_code == 302 and response.url == f"/care/bookings/{booking.pk}/waiting/"
     booking.refresh_from_db()
