@@ -36,7 +36,12 @@ from pharmacy.api.order_serializers import mask_name
 from pharmacy.models import LIVE_ORDER_STATUSES, Order, OrderKind, OrderStatus, Stock
 from pharmacy.permissions import orders_for_pharmacy
 from pharmacy.selectors import orders_for_display
-from pharmacy.stock import LOW_STOCK_AVAILABLE, LineStatus, stock_is_low, stock_upsert_bulk
+from pharmacy.stock import (
+    LOW_STOCK_AVAILABLE,
+    LineStatus,
+    stock_is_low,
+    stock_upsert_bulk,
+)
 from prescriptions import lifecycle as rx_lifecycle
 from prescriptions.models import Drug, PrescriptionStatus
 
@@ -287,12 +292,12 @@ def _verification(order: Order) -> dict:
 def _render_order(request, pharmacy, order: Order, *, forms_by_action: dict | None = None, status: int = 200):
     allowed = orders.order_allowed_actions(order, actor=request.user, actions=orders.PHARMACY_ORDER_ACTIONS)
     steps = []
-    for action in ACTION_LABELS:
+    for action, label in ACTION_LABELS.items():
         if action not in allowed:
             continue
         form_class, _verb = STEPS[action]
         form = (forms_by_action or {}).get(action) or form_class(prefix=action, auto_id=f"id_{action}_%s")
-        steps.append({"action": action, "label": ACTION_LABELS[action], "form": _mark_errors(form),
+        steps.append({"action": action, "label": label, "form": _mark_errors(form),
                       "url": reverse("counter-order-step", args=[order.pk, action])})
     # A refused step that the order no longer offers (another clerk moved it on) has no form
     # on the page any more: its message goes above the steps.

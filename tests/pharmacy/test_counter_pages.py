@@ -9,7 +9,7 @@ from django.utils import timezone
 from cloudhospital.models import Role
 from pharmacy import orders
 from pharmacy.models import Stock
-from tests.factories import PharmacyFactory, PharmacyStaffFactory, UserFactory
+from tests.factories import PharmacyStaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +255,9 @@ def test_a_patient_cannot_adjust_stock(client, family, pharmacy):
     client.force_login(family[0].account)
     response = client.post("/counter/stock/", {"drug": "AML5", "mode": "level", "quantity": "1", "reason": "x"})
     assert response.status_code == 403 and on_hand(pharmacy, "AML5") == 100
+
+
+def test_a_stock_lines_adjust_link_preselects_its_drug(counter, pharmacy):
+    body = counter.get("/counter/stock/?drug=VAL80").content.decode()
+    assert '<option value="VAL80" selected>' in body
+    assert 'href="?drug=AML5#adjust"' in body

@@ -8,7 +8,16 @@ import pytest
 from cloudhospital.models import Role
 from pharmacy import orders
 from pharmacy.models import Order, Stock
-from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    log_in,
+    needs_browser,
+    new_page,
+    screenshot,
+    smallest_text_px,
+)
 from tests.factories import (
     ApprovedPrescriptionFactory,
     DependantFactory,
@@ -183,3 +192,13 @@ def test_counter_on_a_phone_shows_new_orders_by_itself(asgi_server, browser):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     assert_accessible(page)
     screenshot(page, "counter-stock")
+
+    # Elder mode: nothing under 18 px on the counter's pages either.
+    page.locator('button[name="large_text"][value="1"]').click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("class") == "large-text"
+    assert smallest_text_px(page) >= 18
+    page.goto(f"{asgi_server}/counter/orders/{order.pk}/")
+    assert smallest_text_px(page) >= 18
+    assert_accessible(page)
+    screenshot(page, "counter-order-large-text")
