@@ -33,7 +33,14 @@ from consult.doctor_forms import FOLLOW_UP_CHOICES, EndVisitForm, ReferOfflineFo
 from consult.icd10 import ICD10_NAMES
 from consult.models import Booking, BookingStatus, Doctor
 from consult.permissions import consultation_role, consultations_visible_to
-from consult.selectors import consultation_for, doctor_worklist, previous_visits, record_for, record_summary
+from consult.selectors import (
+    bookings_with_family_online,
+    consultation_for,
+    doctor_worklist,
+    previous_visits,
+    record_for,
+    record_summary,
+)
 
 # An eGFR older than this is flagged on the chart: kidney function drifts, and renal doses
 # are set from it. Deployments may set EGFR_STALE_DAYS; 90 days by default.
@@ -84,10 +91,13 @@ def _requested_day(request) -> date:
 
 def _worklist_rows(doctor: Doctor, day: date) -> list[Booking]:
     """The day's bookings with what the table shows; two patients of the same name on the
-    list each carry their birth year and the last four digits of their phone."""
+    list each carry their birth year and the last four digits of their phone, and those
+    whose family is in the room now are marked."""
     bookings = list(doctor_worklist(doctor, day).select_related("consultation", "patient__account"))
     names = Counter(b.patient.full_name for b in bookings)
+    online = bookings_with_family_online(b.pk for b in bookings)
     for b in bookings:
+        b.online = b.pk in online
         b.status_label = STATUS_LABELS.get(b.status, b.status)
         b.sex_label = SEX_LABELS.get(b.patient.sex, "")
         b.same_name = names[b.patient.full_name] > 1

@@ -357,3 +357,14 @@ def doctor_days_ahead(doctor: Doctor, *, first: date, days: int) -> list[dict]:
             "places": row.get("places") or 0, "booked": row.get("booked") or 0, "bookings": bookings.get(day, 0),
         })
     return result
+
+
+def bookings_with_family_online(booking_ids) -> set[int]:
+    """Which of these bookings have the patient or a proxy in the consultation room now
+    (an open signalling socket), for the worklist's "online" mark."""
+    from consult.models import RoomPresence
+
+    return set(
+        RoomPresence.objects.filter(consultation__booking_id__in=list(booking_ids)).exclude(role="doctor")
+        .values_list("consultation__booking_id", flat=True)
+    )

@@ -201,3 +201,12 @@ def test_schedule_page_adds_and_lifts_leave_and_manages_sessions(client):
     client.force_login(room.doctor_user)
     assert client.post(f"/portal/schedule/sessions/{template.pk}/delete/").status_code == 302
     assert not ScheduleTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_worklist_marks_a_family_in_the_room_and_drops_the_mark_when_they_leave(client):
+    room = make_room()
+    consult_rules.presence_join(consultation=room.consultation, user=room.proxy, role="proxy", channel_name="test.family")
+    client.force_login(room.doctor_user)
+    assert 'data-online="1"' in client.get("/portal/worklist/", {"date": _today(room)}).content.decode()
+    consult_rules.presence_leave(channel_name="test.family")
+    assert 'data-online="1"' not in client.get("/portal/worklist/", {"date": _today(room)}).content.decode()
