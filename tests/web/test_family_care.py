@@ -59,9 +59,11 @@ def test_daughter_books_reschedules_checks_in_and_joins_for_her_father(asgi_serv
     # She acts for her father (the banner on every family page), then finds Dr. Chen.
     page.goto(f"{asgi_server}/care/")
     page.select_option("#acting-for select", str(father.pk))
-    page.wait_for_load_state()
-    if father.full_name not in page.locator("#acting-for strong").inner_text():
-        page.locator("#acting-for button").click()  # the switch without relying on onchange
+    try:  # the banner submits itself on change; its Switch button is the keyboard's way
+        page.wait_for_function("() => document.querySelector('#acting-for strong')?.textContent.includes('张林')", timeout=3000)
+    except Exception:  # playwright's TimeoutError (playwright is imported only when installed)
+        with page.expect_navigation():
+            page.locator("#acting-for button").click()
     assert "张林" in page.locator("#acting-for strong").inner_text()
     _check(page, "hospitals")
     page.fill("#care-q", "cxm")
