@@ -173,16 +173,18 @@ def _read_record(request, patient_id, *, purpose: str):
         raise Http404("No such patient.") from None
 
 
-def _record_url(patient) -> str:
-    return f"{reverse('family-record')}?patient={patient.pk}#readings"
+def _record_url() -> str:
+    return f"{reverse('family-record')}#readings"
 
 
 @login_required
 def family_record(request):
     """The health record of the patient acted for; `?patient=<id>` switches to another
-    managed patient first (a patient not managed is a 404)."""
+    managed patient (a patient not managed is a 404) and comes back without it."""
     if "patient" in request.GET:
+        # Then to the plain URL, so the banner's switch (which comes back here) is not undone.
         act_for(request, request.GET["patient"])
+        return redirect("family-record")
     acting = acting_for(request)
     if acting is None:
         return render(request, "consult/record/record.html", {"patient": None, **acting_context(request)})
@@ -207,7 +209,7 @@ def family_reading_add(request, patient_id: int):
         else:
             messages.success(request, _("Reading saved: %(systolic)s/%(diastolic)s mmHg.")
                              % {"systolic": data["systolic"], "diastolic": data["diastolic"]})
-            return redirect(_record_url(patient))
+            return redirect(_record_url())
     return _record_page(request, patient, reading_form=form, status=400)
 
 
@@ -228,5 +230,5 @@ def family_reading_entered_in_error(request, patient_id: int, observation_id: in
             refusal_into_form(form, exc)
         else:
             messages.success(request, _("The reading was marked as entered in error."))
-            return redirect(_record_url(patient))
+            return redirect(_record_url())
     return _record_page(request, patient, error_form=form, error_for=observation.pk, status=400)

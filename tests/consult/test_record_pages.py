@@ -183,6 +183,17 @@ def test_the_record_shows_the_patient_acted_for(client, chart, django_assert_max
     assert '<span class="badge high">High</span>' in page  # 152/94 is at or above 140/90
 
 
+def test_switching_on_the_record_page_is_not_undone_by_the_link_that_opened_it(client, chart):
+    daughter, father = chart
+    client.force_login(daughter.account)
+    response = client.get("/patient/record/", {"patient": father.pk})
+    assert response.status_code == 302 and response.url == "/patient/record/"
+    page = client.get(response.url).content.decode()
+    assert f'data-acting-for="{father.pk}"' in page and 'name="next" value="/patient/record/"' in page
+    back = client.post("/patient/acting-for/", {"patient": daughter.pk, "next": "/patient/record/"}, follow=True)
+    assert f'data-acting-for="{daughter.pk}"' in back.content.decode() and "152/94" not in back.content.decode()
+
+
 def test_the_record_of_another_familys_patient_is_a_404(client, chart, stranger):
     daughter, _ = chart
     BloodPressureFactory(patient=stranger, systolic=177, diastolic=99)
@@ -203,7 +214,7 @@ def test_the_record_is_read_through_record_for_and_the_familys_own_read_is_not_l
 
     monkeypatch.setattr("consult.record_pages.record_for", spy)
     client.force_login(daughter.account)
-    assert client.get("/patient/record/", {"patient": father.pk}).status_code == 200
+    assert client.get("/patient/record/", {"patient": father.pk}, follow=True).status_code == 200
     assert calls == [(daughter.account, father.pk, "record_page")]
     # The access policy's rule: the patient's own and their proxies' reads leave no row; a
     # doctor's read through the same selector writes one (tests/test_access_log_paths.py).
@@ -227,7 +238,7 @@ def test_entering_a_reading_saves_it_for_the_patient(client, chart):
     daughter, father = chart
     client.force_login(daughter.account)
     response = client.post(f"/patient/record/{father.pk}/readings/", {"systolic": "138", "diastolic": "84", "pulse": "70"})
-    assert response.status_code == 302 and response.url == f"/patient/record/?patient={father.pk}#readings"
+    assert response.status_code == 302 and response.url == "/patient/record/#readings"
     reading = Observation.objects.filter(patient=father).latest("id")
     assert (reading.systolic, reading.diastolic, reading.pulse, reading.source, reading.recorded_by) == (
         138, 84, 70, "home", daughter.account)
