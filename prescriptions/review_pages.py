@@ -210,7 +210,9 @@ def _decide(request, prescription_id: int, action: str, verb, done: str):
         return redirect("review-detail", prescription_id=prescription.pk)
     # The same request's read, already logged: re-read the decided row for display only.
     decided = prescriptions_for_display(prescriptions_visible_to(request.user)).get(pk=prescription.pk)
-    response = render(request, "prescriptions/review/_decision.html", {**decision_context(request, decided), "done": done})
+    following = review_queue().exclude(pk=prescription.pk).first()
+    response = render(request, "prescriptions/review/_decision.html",
+                      {**decision_context(request, decided), "done": done, "following": following})
     response["HX-Trigger"] = QUEUE_CHANGED
     return response
 

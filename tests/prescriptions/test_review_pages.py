@@ -121,6 +121,15 @@ def test_reject_with_a_reason_returns_it_to_the_doctor_and_the_queue_reloads(pha
     assert f'id="queue-row-{signed.pk}"' not in pharmacist_client.get("/review/").content.decode()
 
 
+def test_after_a_decision_the_next_waiting_prescription_is_offered(pharmacist_client, signed, write):
+    waiting = write(sign=True)
+    response = pharmacist_client.post(f"/review/{signed.pk}/approve/", {"approve-reason": "ok"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert f'href="/review/{waiting.pk}/" id="next-prescription"' in response.content.decode()
+    signed.refresh_from_db()
+    assert signed.status == S.APPROVED and signed.review_reason == "ok"
+
+
 def test_approve_without_htmx_redirects_back_and_a_second_decision_is_refused(pharmacist_client, signed):
     response = pharmacist_client.post(f"/review/{signed.pk}/approve/", {"approve-reason": ""})
     assert response.status_code == 302 and response.url == f"/review/{signed.pk}/"

@@ -133,6 +133,7 @@ def test_review_reject_revise_approve_and_the_paper_qr(asgi_server, browser, sto
     family = new_page(browser, DESKTOP)
     log_in(family, asgi_server, room.proxy.phone)
     family.goto(f"{asgi_server}/prescriptions/{revised.pk}/print/")
+    assert_accessible(family)
     link = family.locator(".qr").get_attribute("title")
     assert "/verify/" in link and str(revised.pk) in link
 
