@@ -153,6 +153,8 @@ def test_zhang_wei_registers_adds_her_father_and_keeps_his_blood_pressure_on_a_p
     desktop = new_page(browser, DESKTOP)
     desktop.goto(f"{asgi_server}/register/")
     check_page(desktop, "family-register")
+    submit(desktop, "button[name=large_text][value='1']")  # before login: kept in the browser
+    assert desktop.locator("html").get_attribute("class") == "large-text" and smallest_text_px(desktop) >= 18
     log_in(desktop, asgi_server, PHONE_NUMBER, PASSWORD)
     desktop.goto(f"{asgi_server}/patient/people/")
     check_page(desktop, "family-people")
