@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -388,6 +388,7 @@ def _order_context(request, order: Order) -> dict:
         "pickup_code": orders.pickup_code_for_family(order),
         "may_cancel": "cancel" in orders.order_allowed_actions(order, actor=request.user, actions=orders.FAMILY_ORDER_ACTIONS),
         "poll_seconds": ORDER_POLL_SECONDS,
+        "version": f"{order.updated_at.timestamp():.6f}",
         "opening": opening_status(order.pharmacy.opening_hours.all()) if order.kind == OrderKind.PICKUP else None,
     }
 
@@ -409,6 +410,10 @@ def order_detail(request, order_id: int):
         return moved
     context = _order_context(request, order)
     if request.htmx:
+        if request.GET.get("seen") == context["version"]:
+            # Nothing new since the page's copy: no swap (htmx ignores a 204), so a screen
+            # reader is not told the same again and the focus stays where it was.
+            return HttpResponse(status=204)
         return render(request, "pharmacy/family/_order_progress.html", context)
     return render(request, "pharmacy/family/order.html", {**context, **acting_context(request)})
 

@@ -2,6 +2,8 @@
 through the Django client: what each page shows, and every refusal in plain words with a 4xx.
 Pages are read in English here (the daughter's saved language) to assert on the words."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -192,6 +194,9 @@ def test_the_order_page_follows_the_pharmacys_steps_and_shows_the_pickup_code_wh
     fragment = web.get(reverse("family-order", args=[order.pk]), HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section class="card progress"') and 'data-status="accepted"' in fragment
     assert 'id="pickup-code"' not in fragment
+    seen = re.search(r'\?seen=([0-9.]+)"', fragment).group(1)
+    unchanged = web.get(reverse("family-order", args=[order.pk]), {"seen": seen}, HTTP_HX_REQUEST="true")
+    assert unchanged.status_code == 204  # nothing new: htmx keeps the page as it is
     orders.order_ready(order=order, pharmacy=full, by=clerk)
     order.refresh_from_db()
     fragment = web.get(reverse("family-order", args=[order.pk]), HTTP_HX_REQUEST="true").content.decode()
