@@ -42,13 +42,25 @@ NAVIGATION = {
 
 
 def role_navigation(user) -> list[dict]:
+    """The pages of the user's role. A pharmacist who is a member of a pharmacy dispenses
+    (and so may not review, see prescriptions.permissions): theirs is the counter."""
+    role = getattr(user, "role", None)
+    if role == Role.PHARMACIST and _pharmacy_member(user):
+        role = Role.PHARMACY_STAFF
     items = []
-    for name, label in NAVIGATION.get(getattr(user, "role", None), []):
+    for name, label in NAVIGATION.get(role, []):
         try:
             items.append({"url": reverse(name), "label": label, "name": name})
         except NoReverseMatch:
             continue
     return items
+
+
+def _pharmacy_member(user) -> bool:
+    try:
+        return user.pharmacy_membership is not None
+    except AttributeError:  # the reverse accessor raises RelatedObjectDoesNotExist, an AttributeError
+        return False
 
 
 def large_text_on(request) -> bool:

@@ -34,19 +34,26 @@ def test_a_doctor_login_without_a_doctor_profile_lands_on_the_account_page_not_a
     assert where == "/account/" and "doctor profile is not set up yet" in page
 
 
-def test_the_review_pharmacist_lands_on_the_account_page_that_leads_to_the_review_queue(client):
+def test_the_review_pharmacist_lands_on_the_review_workbench(client):
     where, page = _lands(client, UserFactory(role=Role.PHARMACIST))
-    assert where == "/account/" and 'href="/api/prescriptions/review-queue/"' in page
-    assert "/api/pharmacy/orders/" not in page
-    assert client.get("/api/prescriptions/review-queue/", HTTP_ACCEPT="application/json").status_code == 200
+    assert where == "/review/" and 'href="/review/"' in page
+    assert "/counter/" not in page
 
 
 @pytest.mark.parametrize("role", [Role.PHARMACY_STAFF, Role.PHARMACIST])
-def test_pharmacy_staff_land_on_the_account_page_naming_their_pharmacy_and_its_order_queue(client, role):
+def test_pharmacy_staff_and_its_pharmacists_land_on_the_counter(client, role):
+    """A pharmacist who is a member of a pharmacy dispenses and may not review: the counter."""
     member = PharmacyStaffFactory(user__role=role)
     where, page = _lands(client, member.user)
-    assert where == "/account/" and member.pharmacy.name in page and 'href="/api/pharmacy/orders/"' in page
-    assert "review-queue" not in page
+    assert where == "/counter/" and 'href="/counter/stock/"' in page
+    assert 'href="/review/"' not in page
+
+
+def test_the_account_page_still_says_what_each_role_does_through_the_api(client):
+    member = PharmacyStaffFactory()
+    _lands(client, member.user)
+    page = client.get("/account/").content.decode()
+    assert member.pharmacy.name in page and 'href="/api/pharmacy/orders/"' in page
     assert client.get("/api/pharmacy/orders/", HTTP_ACCEPT="application/json").status_code == 200
 
 
@@ -94,8 +101,10 @@ def test_the_admin_login_still_refuses_non_staff_and_names_a_malformed_phone(cli
 
 def test_the_account_page_speaks_chinese_by_default(client, settings):
     settings.LANGUAGE_CODE = "zh-hans"  # the project's default (the suite runs in English)
-    where, page = _lands(client, UserFactory(role=Role.PHARMACIST))
-    assert where == "/account/" and "我的账户" in page and "审核处方" in page and "My account" not in page
+    user = UserFactory(role=Role.PHARMACIST)
+    _lands(client, user)
+    page = client.get("/account/").content.decode()
+    assert "我的账户" in page and "审核处方" in page and "My account" not in page
 
 
 def test_the_landing_page_links_to_the_login_in_chinese(client, settings):
