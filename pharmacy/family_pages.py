@@ -301,7 +301,7 @@ def _order_page(request, rx, *, delivery_form=None, pickup_error="", lat=None, l
     live = Order.objects.filter(prescription=rx, status__in=LIVE_ORDER_STATUSES).first()
     patient = rx.patient
     delivery_form = delivery_form or DeliveryForm(initial={
-        "address": patient.address, "contact_name": patient.full_name, "contact_phone": patient.phone, "lat": lat, "lng": lng,
+        "address": patient.address, "contact_name": patient.full_name, "contact_phone": patient.phone or request.user.phone, "lat": lat, "lng": lng,
     })
     context = {
         "rx": rx, "items": list(rx.items.all()), "status_words": RX_STATUS_WORDS.get(rx.status, rx.get_status_display()),

@@ -181,6 +181,8 @@ def test_delivery_without_a_location_or_address_is_a_400_at_the_field(web, rx, n
 
 
 def test_delivery_outside_every_radius_is_a_422_at_the_address(web, rx, near):
+    page = web.get(order_url(rx), {"lat": 30.27, "lng": 120.15}).content.decode()
+    assert 'id="delivery-refusal"' in page and 'id="delivery-form"' not in page  # nothing to press in vain
     response = web.post(order_url(rx), {"kind": "delivery", "address": "杭州", "lat": 30.27, "lng": 120.15})
     assert response.status_code == 422
     assert "No pharmacy delivers to this address." in response.content.decode()
