@@ -9,13 +9,16 @@ endpoints ask): anyone else gets 403. Reads go through the API's selectors
 """
 
 from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,6 +52,22 @@ class DecisionForm(forms.Form):
     )
 
 
+def login_required_htmx(view):
+    """login_required, except that an htmx request (the queue's poll, a decision) after the
+    session ended is told to load the login page instead of swapping it into the panel."""
+    page_view = login_required(view)
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.htmx and not request.user.is_authenticated:
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.htmx.current_url_abs_path or request.path})}"
+            return response
+        return page_view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def _reviewer(request):
     if not allowed("prescriptions.review", request.user):
         raise PermissionDenied(_("Prescription review is for the hospital's review pharmacists."))
@@ -77,7 +96,7 @@ def _queue_rows(now) -> list[dict]:
     return rows
 
 
-@login_required
+@login_required_htmx
 def queue(request):
     """The queue, oldest signature first, with how long each has waited. An htmx request
     (the page's poll every 10 s, or the reload after a decision) gets the list alone."""
@@ -178,7 +197,7 @@ def detail_context(request, prescription: Prescription, form=None) -> dict:
     }
 
 
-@login_required
+@login_required_htmx
 def detail(request, prescription_id: int):
     """One prescription to review: the patient facts the checks used, every finding with the
     doctor's override reason, the signature check, what changed since the rejected version,
@@ -217,13 +236,13 @@ def _decide(request, prescription_id: int, action: str, verb, done: str):
     return response
 
 
-@login_required
+@login_required_htmx
 @require_POST
 def approve(request, prescription_id: int):
     return _decide(request, prescription_id, "approve", lifecycle.prescription_approve, _("Prescription approved."))
 
 
-@login_required
+@login_required_htmx
 @require_POST
 def reject(request, prescription_id: int):
     return _decide(request, prescription_id, "reject", lifecycle.prescription_reject,

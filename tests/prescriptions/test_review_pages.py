@@ -71,6 +71,16 @@ def test_anonymous_is_sent_to_log_in(client, signed):
     assert response.status_code == 302 and response.url.startswith("/login/")
 
 
+def test_a_poll_after_the_session_ended_sends_the_browser_to_log_in(client, signed):
+    response = client.get("/review/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/review/")
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == "/login/?next=%2Freview%2F"
+    response = client.post(f"/review/{signed.pk}/approve/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"].startswith("/login/?next=")
+    signed.refresh_from_db()
+    assert signed.status == S.SIGNED
+
+
 def test_a_foreign_or_unknown_id_is_not_found(pharmacist_client, write, review_pharmacist):
     draft = write()  # never signed: not among what a review pharmacist may see
     other = UserFactory(role=Role.PHARMACIST)
