@@ -152,6 +152,7 @@ def _record_page(request, patient, *, reading_form=None, error_form=None, error_
         "conditions": summary["conditions"],
         "allergies": summary["allergies"],
         "medications": summary["medications"],
+        "labs": [lab for lab in (summary["latest_egfr"], summary["latest_creatinine"]) if lab is not None],
         "readings": readings,
         "trend": trend,
         "chart": bp_chart(trend),

@@ -14,6 +14,7 @@ from tests.factories import (
     AllergyFactory,
     BloodPressureFactory,
     ConditionFactory,
+    LabFactory,
     MedicationFactory,
     PatientFactory,
 )
@@ -167,6 +168,7 @@ def chart(family):
     ConditionFactory(patient=father, icd10_code="N18.3", name="Chronic kidney disease, stage 3")
     AllergyFactory(patient=father, substance="Ibuprofen", reaction="Kidney injury", severity="severe")
     MedicationFactory(patient=father, name="Amlodipine", dose="5 mg")
+    LabFactory(patient=father, value=48)
     father.reading = BloodPressureFactory(patient=father, systolic=152, diastolic=94, measured_at=timezone.now() - timedelta(hours=3))
     return daughter, father
 
@@ -177,7 +179,7 @@ def test_the_record_shows_the_patient_acted_for(client, chart, django_assert_max
     client.post("/patient/acting-for/", {"patient": father.pk})
     with django_assert_max_num_queries(30):
         page = client.get("/patient/record/").content.decode()
-    for text in ("Chronic kidney disease, stage 3", "Ibuprofen", "Amlodipine", "152/94", 'id="bp-chart"'):
+    for text in ("Chronic kidney disease, stage 3", "Ibuprofen", "Amlodipine", "152/94", 'id="bp-chart"', "eGFR</strong> 48 "):
         assert text in page
     assert f'data-acting-for="{father.pk}"' in page and f'data-reading="{father.reading.pk}"' in page
     assert '<span class="badge high">High</span>' in page  # 152/94 is at or above 140/90
