@@ -22,16 +22,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from cloudhospital.api.errors import HTTP_STATUS
 from cloudhospital.errors import DomainError
 from cloudhospital.models import Notification
 from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
 from consult.acting import act_for, acting_context, acting_for
+from consult.care_pages import family_booking, refusal_status, status_label
 from consult.icd10 import icd10_display_name
-from consult.models import Booking, Consultation, ConsultationOutcome
-from consult.permissions import consultation_role, consultations_visible_to, patients_managed_by
-from consult.selectors import booking_for, bookings_for_display, consultation_for
+from consult.models import Consultation, ConsultationOutcome
+from consult.permissions import (
+    consultation_role,
+    consultations_visible_to,
+    patients_managed_by,
+)
+from consult.selectors import consultation_for
 from pharmacy import dispatch, orders
 from pharmacy.hours import opening_status
 from pharmacy.models import LIVE_ORDER_STATUSES, Order, OrderKind, OrderStatus, Pharmacy
@@ -89,10 +93,6 @@ STEPS = {
 }
 
 
-def _status_for(exc: DomainError) -> int:
-    return HTTP_STATUS.get(exc.kind, 400)
-
-
 def _follow(request, patient_id: int, *, elsewhere: str):
     """Opening a managed person's visit or order acts for them, so the banner names whom the
     page is about (act_for re-checks the access policy). When the family member has just
@@ -112,10 +112,6 @@ def _follow(request, patient_id: int, *, elsewhere: str):
 
 def _not_found(exc: DomainError) -> Http404:
     return Http404(exc.message)
-
-
-def _family_bookings(user):
-    return bookings_for_display(Booking.objects.filter(patient__in=patients_managed_by(user).values("pk")))
 
 
 def _family_prescriptions(user):
@@ -165,10 +161,7 @@ def _rx_rows(prescriptions) -> list[dict]:
 def visit_summary(request, booking_id: int):
     """One visit as the family sees it afterwards: the doctor, the date, the diagnosis, the
     advice and follow-up, and the visit's prescriptions with their review status."""
-    try:
-        booking = booking_for(request.user, booking_id, purpose="visit_summary", queryset=_family_bookings(request.user))
-    except DomainError as exc:
-        raise _not_found(exc) from None
+    booking = family_booking(request, booking_id, purpose="visit_summary")
     moved = _follow(request, booking.patient_id, elsewhere="patient-home")
     if moved:
         return moved
@@ -182,6 +175,7 @@ def visit_summary(request, booking_id: int):
         rows = _rx_rows(_family_prescriptions(request.user).filter(consultation=consultation).order_by("created_at", "id"))
     context = {
         "booking": booking,
+        "booking_status": status_label(booking),
         "doctor": booking.slot.doctor,
         "consultation": consultation,
         "clinical": clinical,
@@ -297,7 +291,7 @@ def _order_page(request, rx, *, delivery_form=None, pickup_error="", lat=None, l
         prescription_check_dispensable(rx)
     except DomainError as exc:
         dispensable, refusal = False, refusal or exc.message
-        status = status if status != 200 else _status_for(exc)
+        status = status if status != 200 else refusal_status(exc)
     live = Order.objects.filter(prescription=rx, status__in=LIVE_ORDER_STATUSES).first()
     patient = rx.patient
     delivery_form = delivery_form or DeliveryForm(initial={
@@ -338,7 +332,7 @@ def medicine_order(request, prescription_id: int):
             order = orders.order_place(by=request.user, prescription=rx, kind=OrderKind.PICKUP, pharmacy=pharmacy,
                                        lat=lat, lng=lng)
         except DomainError as exc:
-            return _order_page(request, rx, pickup_error=exc.message, lat=lat, lng=lng, status=_status_for(exc))
+            return _order_page(request, rx, pickup_error=exc.message, lat=lat, lng=lng, status=refusal_status(exc))
     elif kind == OrderKind.DELIVERY:
         form = DeliveryForm(request.POST)
         if not form.is_valid():
@@ -353,7 +347,7 @@ def medicine_order(request, prescription_id: int):
             if exc.field in ("lat", "lng"):
                 form.add_error(None, _("We do not know where to deliver yet: use your location or enter it by hand, then try again."))
             refusal_into_form(form, exc)
-            return _order_page(request, rx, delivery_form=form, lat=lat, lng=lng, status=_status_for(exc))
+            return _order_page(request, rx, delivery_form=form, lat=lat, lng=lng, status=refusal_status(exc))
     else:
         return _order_page(request, rx, refusal=_("Choose home delivery or pickup at a pharmacy."), status=400)
     messages.success(request, _("Order placed."))
@@ -427,7 +421,7 @@ def order_cancel(request, order_id: int):
         orders.order_cancel(order=order, by=request.user)
     except DomainError as exc:
         context = {**_order_context(request, order), **acting_context(request), "refusal": exc.message}
-        return render(request, "pharmacy/family/order.html", context, status=_status_for(exc))
+        return render(request, "pharmacy/family/order.html", context, status=refusal_status(exc))
     messages.success(request, _("Order cancelled."))
     return redirect("family-order", order_id=order.pk)
 

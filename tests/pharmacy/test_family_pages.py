@@ -12,7 +12,12 @@ from cloudhospital.notifications import notification_send
 from pharmacy import orders
 from pharmacy.models import Order, OrderStatus
 from prescriptions.models import PrescriptionStatus
-from tests.factories import ApprovedPrescriptionFactory, DependantFactory, PatientFactory, PharmacyStaffFactory
+from tests.factories import (
+    ApprovedPrescriptionFactory,
+    DependantFactory,
+    PatientFactory,
+    PharmacyStaffFactory,
+)
 from tests.pharmacy.conftest import HOME, north_of_home
 
 pytestmark = pytest.mark.django_db

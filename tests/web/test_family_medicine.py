@@ -9,7 +9,16 @@ import pytest
 
 from pharmacy import orders
 from pharmacy.models import Order, OrderStatus
-from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot, smallest_text_px
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    log_in,
+    needs_browser,
+    new_page,
+    screenshot,
+    smallest_text_px,
+)
 from tests.factories import (
     ApprovedPrescriptionFactory,
     DependantFactory,
@@ -136,7 +145,7 @@ def test_home_delivery_followed_to_the_door_without_a_reload(asgi_server, browse
 
 
 def test_pickup_at_the_nearest_pharmacy_with_everything_shows_the_code_once_ready(asgi_server, browser):
-    daughter, father, rx, drugs = _family_with_approved_prescription()
+    daughter, _father, rx, drugs = _family_with_approved_prescription()
     daughter.large_text = True
     daughter.save(update_fields=["large_text"])
     _stocked(drugs[:1], name="近而缺药药房", **_north(0.3))  # nearer, but no valsartan
