@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cloudhospital.api.serializers import EARLIEST_DATE, LATEST_DATE, date_range_message
 from cloudhospital.errors import DomainError
@@ -236,11 +236,13 @@ def doctor_icd10_search(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def doctor_end_visit(request, consultation_id: int):
     """End the visit with advice for the family and when to come back
     (consult.consultation.consultation_end); the room's sockets hear it and close."""
     consultation = _doctors_consultation(request, consultation_id, purpose="consultation_end")
+    if request.method == "GET":  # a reload after a refused form: back to the room
+        return redirect("consult-room", consultation_id=consultation.pk)
     form = EndVisitForm(request.POST)
     if form.is_valid():
         try:
@@ -254,11 +256,13 @@ def doctor_end_visit(request, consultation_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def doctor_refer_offline(request, consultation_id: int):
     """End the visit referring the patient to an in-person visit, with the reason
     (consult.consultation.consultation_refer_offline)."""
     consultation = _doctors_consultation(request, consultation_id, purpose="consultation_refer_offline")
+    if request.method == "GET":  # a reload after a refused form: back to the room
+        return redirect("consult-room", consultation_id=consultation.pk)
     form = ReferOfflineForm(request.POST)
     if form.is_valid():
         try:

@@ -122,6 +122,8 @@ def test_ending_before_admitting_is_refused_on_the_form(client):
     response = client.post(f"/portal/consultations/{room.consultation.pk}/end/", {"follow_up_advice": "x"})
     assert response.status_code == 400 and 'id="end-visit-form"' in response.content.decode()
     assert Consultation.objects.get(pk=room.consultation.pk).status == "waiting"
+    # Reloading the refused form's address goes back to the room.
+    assert client.get(f"/portal/consultations/{room.consultation.pk}/end/").url == f"/consult/{room.consultation.pk}/"
 
 
 def test_refer_offline_needs_a_reason_and_keeps_it(client):
