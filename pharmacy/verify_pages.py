@@ -22,7 +22,7 @@ from pharmacy.api.order_serializers import mask_name
 from pharmacy.permissions import orders_for_pharmacy
 from prescriptions.lifecycle import prescription_verify
 from prescriptions.models import Prescription
-from prescriptions.paper import frequency_label, prescription_id_from_code, status_label, status_now
+from prescriptions.paper import frequency_label, prescription_id_from_code, sex_label, status_label, status_now
 from prescriptions.selectors import prescription_for, prescriptions_for_display
 
 
@@ -69,6 +69,7 @@ def prescription_paper_verify(request, code: str):
         "masked_patient": mask_name(prescription.patient.full_name),
         "revision": getattr(prescription, "revision", None),
         "clinical": clinical,
+        "sex": sex_label(clinical.patient.sex) if clinical else "",
         "items": [
             {"item": item, "frequency": frequency_label(item.frequency)} for item in clinical.items.all()
         ] if clinical else [],

@@ -70,3 +70,10 @@ def frequency_label(code: str) -> str:
     """How often, in words of the active language ("每日两次" / "twice daily")."""
     frequency = FREQUENCIES.get(code)
     return in_language(frequency.label_zh, frequency.label) if frequency else code
+
+
+SEX_LABELS = {"male": _("Male"), "female": _("Female")}
+
+
+def sex_label(code: str) -> str:
+    return SEX_LABELS.get(code, code)

@@ -32,7 +32,7 @@ from consult.selectors import record_summary
 from prescriptions import lifecycle
 from prescriptions.checks import BLOCK, patient_facts
 from prescriptions.models import Prescription
-from prescriptions.paper import frequency_label, status_label, status_now
+from prescriptions.paper import frequency_label, sex_label, status_label, status_now
 from prescriptions.permissions import prescriptions_visible_to
 from prescriptions.selectors import prescription_for, prescriptions_for_display, review_queue
 
@@ -91,6 +91,7 @@ def _queue_rows(now) -> list[dict]:
             "rx": prescription,
             "waiting": now - prescription.signed_at if prescription.signed_at else None,
             "items": len(prescription.items.all()),
+            "sex": sex_label(prescription.patient.sex),
             "overrides": len(prescription.override_reasons or {}),
         })
     return rows
@@ -181,6 +182,7 @@ def detail_context(request, prescription: Prescription, form=None) -> dict:
     return {
         **decision_context(request, prescription, form),
         "patient": prescription.patient,
+        "sex": sex_label(prescription.patient.sex),
         "facts": facts,
         "conditions": summary["conditions"],
         "medications": summary["medications"],
