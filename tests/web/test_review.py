@@ -126,6 +126,7 @@ def test_review_reject_revise_approve_and_the_paper_qr(asgi_server, browser, sto
     phone.click("button[name=large_text][value='1']")  # elder mode: nothing under 18 px
     phone.locator("html.large-text").wait_for()
     assert smallest_text_px(phone) >= 18
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     assert_accessible(phone)
     screenshot(phone, "review-large-text")
 
