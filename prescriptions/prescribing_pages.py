@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -110,7 +110,7 @@ class DraftForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False,
+    reason = forms.CharField(label=gettext_lazy("Reason for voiding (required)"), max_length=500, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -563,6 +563,13 @@ def draft_sign(request, consultation_id: int):
         draft = _parse(consultation, data, drugs=_drugs())
         _place(draft, exc)
         return _panel(request, consultation, draft=draft, status=_status_for(exc))
+    except ImproperlyConfigured:
+        # No signing secret on this server: no key can be made or used. Say so plainly; the
+        # draft is saved and can be signed once the hospital has set signing up.
+        draft = _parse(consultation, data, drugs=_drugs())
+        draft.form.add_error(None, _("Signing is not set up on this server, so no signing key can be used: the draft "
+                                     "is saved. Ask the hospital's administrator to configure prescription signing."))
+        return _panel(request, consultation, draft=draft, status=503)
     return _panel(request, consultation, prescription=_mine(request, consultation).get(pk=prescription.pk),
                   notice=_("Signed. The prescription is with the review pharmacist."))
 

@@ -312,3 +312,28 @@ def test_the_history_lists_earlier_prescriptions_with_the_review_outcome(rx_room
     html = response.content.decode()
     assert f'data-prescription="{earlier.pk}"' in html and "Amlodipine besylate 5 mg" in html
     assert html.count("data-prescription=") == 1
+
+
+def test_a_server_without_signing_keys_refuses_signing_in_plain_words(rx_room, settings):
+    settings.PRESCRIPTION_SIGNING_SECRETS = []
+    response = browser_as(rx_room.doctor_user).post(url("prescribing-sign", rx_room), posted(AMLODIPINE))
+    assert response.status_code == 503 and response["HX-Reswap"] == "outerHTML"
+    assert "Signing is not set up on this server" in response.content.decode()
+    assert Prescription.objects.get().status == "draft"
+
+
+def test_prescribing_before_the_patient_is_admitted_is_refused_with_the_rule(formulary):
+    waiting = make_room()  # checked in, not admitted yet
+    response = browser_as(waiting.doctor_user).post(url("prescribing-save", waiting), posted(AMLODIPINE))
+    assert response.status_code == 409
+    assert "The consultation has not started" in response.content.decode()
+    assert not Prescription.objects.exists()
+
+
+def test_more_than_five_items_is_refused_above_the_draft(rx_room):
+    lines = [("AMLO-T5", 5, "mg", "qd", 7), ("LOSA-T50", 50, "mg", "qd", 7), ("ATOR-T20", 20, "mg", "qd", 7),
+             ("METO-SR47.5", 47.5, "mg", "qd", 7), ("CLOP-T75", 75, "mg", "qd", 7), ("ASPI-EC100", 100, "mg", "qd", 7)]
+    response = browser_as(rx_room.doctor_user).post(url("prescribing-save", rx_room), posted(*lines))
+    assert response.status_code == 400
+    assert "At most 5 items" in response.content.decode()
+    assert not Prescription.objects.exists()

@@ -50,10 +50,35 @@ def _pick(page, query: str, code: str) -> None:
                 break
     page.keyboard.press("Enter")
     page.locator(f"#rx-panel fieldset[data-drug='{code}']").wait_for()
+    page.wait_for_load_state("networkidle")
 
 
-def _assert_panel_accessible(page) -> None:
-    assert_accessible(page)
+def _checked(page, action) -> None:
+    """Do `action` (typing in a line) and wait for the live safety check it triggers: the
+    test database is SQLite, where two writes at once (access-log rows) collide."""
+    with page.expect_response(lambda response: "/prescribing/check/" in response.url):
+        action()
+
+
+def _press(page, selector: str) -> None:
+    """Activate a button with the keyboard, as a doctor without a mouse would."""
+    page.locator(selector).focus()
+    page.keyboard.press("Enter")
+
+
+def _smallest_text_px_in(page, selector: str) -> float:
+    """smallest_text_px (tests/e2e/browser.py), within this area's own part of the page."""
+    return page.evaluate("""(selector) => {
+        let smallest = Infinity;
+        for (const el of document.querySelector(selector).querySelectorAll('*')) {
+            const style = getComputedStyle(el);
+            if (style.display === 'none' || style.visibility === 'hidden') continue;
+            const ownText = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+            if (!ownText || !el.getClientRects().length) continue;
+            smallest = Math.min(smallest, parseFloat(style.fontSize));
+        }
+        return smallest;
+    }""", selector)
 
 
 def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, browser):
@@ -63,20 +88,22 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     page.goto(f"{asgi_server}/consult/{room.consultation.pk}/")
     panel = page.locator("#rx-panel")
     panel.wait_for()
+    # The room loads its parts at once (chart, record, chat); let them finish before typing:
+    # the test database is SQLite, where concurrent writes (access-log rows) can collide.
+    page.wait_for_load_state("networkidle")
     assert "I10" in panel.locator(".rx-diagnosis").inner_text()
 
     # Amlodipine by its pinyin initials; 5 mg once daily for 30 days is 30 tablets.
     _pick(page, "aldp", "AMLO-T5")
     assert page.evaluate("() => document.activeElement.id") == "id_items-0-dose"  # ready to type the dose
-    page.fill("#id_items-0-dose", "5")
-    page.fill("#id_items-0-days_supply", "30")
+    _checked(page, lambda: page.fill("#id_items-0-days_supply", "30"))
     page.locator("#rx-qty-0", has_text="30").wait_for()
     page.locator("#rx-findings-state.rx-ok").wait_for()
 
     # Ibuprofen three times a day: 900 mg/day is above the 600 mg cap at eGFR 48.
     _pick(page, "blf", "IBUP-SR300")
-    page.select_option("#id_items-1-frequency", "tid")
-    page.fill("#id_items-1-days_supply", "5")
+    _checked(page, lambda: page.select_option("#id_items-1-frequency", "tid"))
+    _checked(page, lambda: page.fill("#id_items-1-days_supply", "5"))
     warning = page.locator("li.rx-finding[data-code='renal_dose_cap']")
     warning.wait_for()
     assert warning.get_attribute("data-severity") == "warn"
@@ -84,16 +111,17 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     page.locator("#rx-qty-1", has_text="15").wait_for()
     assert page.locator("#rx-sign").is_enabled()
     screenshot(page, "prescribing-warning")
-    _assert_panel_accessible(page)
+    assert_accessible(page)
 
     # Signing without the reason is refused next to the reason field.
-    page.click("#rx-sign")
+    page.wait_for_load_state("networkidle")
+    _press(page, "#rx-sign")
     page.locator("#rx-override-renal_dose_cap-1[aria-invalid='true']").wait_for()
     assert page.locator("#rx-override-renal_dose_cap-1-error").inner_text().strip()
     assert Prescription.objects.get().status == "draft"
 
     page.fill("#rx-override-renal_dose_cap-1", "短期止痛3天，复查肾功能")
-    page.click("#rx-sign")
+    _press(page, "#rx-sign")
     page.locator(".rx-status[data-status='signed']").wait_for()
     prescription = Prescription.objects.get()
     assert prescription.status == "signed"
@@ -101,7 +129,7 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     assert [(i.drug.code, i.quantity) for i in prescription.items.order_by("position")] == [
         ("AMLO-T5", 30), ("IBUP-SR300", 15)]
     screenshot(page, "prescribing-signed")
-    _assert_panel_accessible(page)
+    assert_accessible(page)
 
     # The print preview opens from the panel.
     href = page.get_attribute("#rx-print", "href")
@@ -115,7 +143,10 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     pharmacist = UserFactory(role="pharmacist", full_name="李审方")
     lifecycle.prescription_reject(by=pharmacist, prescription=prescription, reason="布洛芬不宜用于慢性肾病患者，请更换")
 
-    # On the phone: the portal says why, and the doctor revises from the room.
+    # On the phone, in elder mode (large text): the portal says why, and the doctor revises
+    # from the room.
+    room.doctor_user.large_text = True
+    room.doctor_user.save(update_fields=["large_text"])
     phone = new_page(browser, PHONE)
     log_in(phone, asgi_server, room.doctor_user.phone)
     phone.goto(f"{asgi_server}/portal/")
@@ -123,19 +154,25 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     notice.wait_for()
     assert "布洛芬不宜用于慢性肾病患者，请更换" in notice.inner_text()
     assert "张林" in notice.inner_text()
+    assert _smallest_text_px_in(phone, "#rx-notices") >= 18
     screenshot(phone, "prescribing-portal-notice")
     assert_accessible(phone)
     notice.locator("a.rx-revise-link").click()
     phone.locator("#rx-rejection").wait_for()
+    phone.wait_for_load_state("networkidle")
     assert "布洛芬不宜用于慢性肾病患者" in phone.locator("#rx-rejection").inner_text()
-    phone.click("#rx-revise")
+    screenshot(phone, "prescribing-rejected")
+    _press(phone, "#rx-revise")
     phone.locator("#rx-previous-rejection").wait_for()
-    phone.locator("#rx-item-1 .rx-remove").click()
+    phone.wait_for_load_state("networkidle")
+    _press(phone, "#rx-item-1 .rx-remove")
     phone.locator("#rx-panel fieldset[data-drug='IBUP-SR300']").wait_for(state="detached")
     phone.locator("#rx-findings-state.rx-ok").wait_for()
+    assert _smallest_text_px_in(phone, "#rx-panel") >= 18
     screenshot(phone, "prescribing-revision")
     assert_accessible(phone)
-    phone.click("#rx-sign")
+    phone.wait_for_load_state("networkidle")
+    _press(phone, "#rx-sign")
     phone.locator(".rx-status[data-status='signed']").wait_for()
 
     revision = Prescription.objects.get(previous=prescription)
