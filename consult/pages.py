@@ -200,8 +200,14 @@ def doctor_chart(request, consultation_id: int):
     """The patient's chart beside the video (htmx fragment): active conditions, allergies,
     current medicines, the BP trend, the latest eGFR (flagged when old) and the previous
     visits. Only the consultation's doctor, and only while the booking gives them the record
-    (consult.permissions.doctor_access_bookings); both reads are access-logged."""
-    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_chart")
+    (consult.permissions.doctor_access_bookings); the read writes one access-log row."""
+    portal_doctor(request.user)
+    # The consultation only names the patient here (the policy's "objects this doctor may
+    # see", as the API's get_object): the one read of patient data, and its one access-log
+    # row, is record_for's.
+    consultation = _room_queryset(request.user).filter(booking__slot__doctor__user=request.user, pk=consultation_id).first()
+    if consultation is None:
+        raise Http404("No such consultation.")
     try:
         patient = record_for(request.user, consultation.booking.patient_id, purpose="consultation_chart")
     except DomainError:

@@ -36,6 +36,7 @@ LOGGED = {
 PAGES = {
     "patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "bp_trend_page"),
     "consult-room": (lambda r: f"/consult/{r.consultation.pk}/", "consultation_room"),
+    "doctor-chart": (lambda r: f"/portal/consultations/{r.consultation.pk}/chart/", "consultation_chart"),
 }
 # Reads only the patient and their proxies may make (a doctor is refused): nothing to log.
 FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}

@@ -166,6 +166,10 @@ CASES = {
     "consultation.consultation_end": (
         consultation.consultation_end, lambda w, a: consultation.consultation_end(by=a, consultation=w.consultation),
         ("nobody", "proxy", "other_doctor"), Kind.FORBIDDEN),
+    "consultation.consultation_refer_offline": (
+        consultation.consultation_refer_offline,
+        lambda w, a: consultation.consultation_refer_offline(by=a, consultation=w.consultation, reason="needs an exam"),
+        ("nobody", "proxy", "other_doctor"), Kind.FORBIDDEN),
     "consultation.chat_post": (
         consultation.chat_post,
         lambda w, a: consultation.chat_post(by=a, consultation=w.consultation, role="doctor", text="hi"),
