@@ -92,6 +92,7 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     # the test database is SQLite, where concurrent writes (access-log rows) can collide.
     page.wait_for_load_state("networkidle")
     assert "I10" in panel.locator(".rx-diagnosis").inner_text()
+    assert page.locator("#prescribing").get_attribute("aria-busy") is None  # loaded: no longer busy
 
     # Amlodipine by its pinyin initials; 5 mg once daily for 30 days is 30 tablets.
     _pick(page, "aldp", "AMLO-T5")
@@ -123,6 +124,7 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     page.fill("#rx-override-renal_dose_cap-1", "短期止痛3天，复查肾功能")
     _press(page, "#rx-sign")
     page.locator(".rx-status[data-status='signed']").wait_for()
+    assert page.locator("#rx-notice").is_visible()
     prescription = Prescription.objects.get()
     assert prescription.status == "signed"
     assert prescription.override_reasons == {"renal_dose_cap:1": "短期止痛3天，复查肾功能"}
