@@ -625,7 +625,8 @@ def history(request, consultation_id: int):
     them (prescriptions_visible_to): date, items, status and the review's outcome."""
     consultation = _consultation(request, consultation_id, purpose="prescription_history")
     earlier = prescriptions_for_display(prescriptions_visible_to(request.user)).filter(
-        patient=consultation.booking.patient).exclude(consultation=consultation).order_by("-created_at", "-id")[:20]
+        patient=consultation.booking.patient).exclude(consultation=consultation).exclude(status=S.DRAFT).order_by(
+        "-created_at", "-id")[:20]  # a draft never left the doctor's desk: not a prescription the patient had
     rows = [{
         "rx": rx, "date": rx.signed_at or rx.created_at, "status_label": STATUS_LABELS.get(rx.status, rx.status),
         "outcome": _review_outcome(rx),

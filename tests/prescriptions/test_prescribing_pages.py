@@ -337,3 +337,40 @@ def test_more_than_five_items_is_refused_above_the_draft(rx_room):
     assert response.status_code == 400
     assert "At most 5 items" in response.content.decode()
     assert not Prescription.objects.exists()
+
+
+# --- The access log and the cost of the lists --------------------------------------------------
+def test_the_live_check_logs_its_read_of_the_record_and_the_formulary_search_does_not(rx_room):
+    client = browser_as(rx_room.doctor_user)
+    client.get(url("prescribing-drug-search", rx_room), {"q": "aldp"})
+    assert not AccessLog.objects.exists()  # the formulary is not patient data
+    client.post(url("prescribing-check", rx_room), posted(AMLODIPINE))
+    assert list(AccessLog.objects.values_list("user", "patient", "action")) == [
+        (rx_room.doctor_user.pk, rx_room.patient.pk, "prescribing_check")]
+
+
+def test_the_notices_cost_a_fixed_number_of_queries(rx_room, write, review_pharmacist, django_assert_max_num_queries):
+    for _ in range(3):
+        prescription = write(sign=True)
+        lifecycle.prescription_reject(by=review_pharmacist, prescription=prescription, reason="请调整")
+    client = browser_as(rx_room.doctor_user)
+    with django_assert_max_num_queries(15):
+        html = client.get(reverse("prescribing-portal-notices")).content.decode()
+    assert html.count("data-prescription=") == 3
+
+
+def test_the_history_costs_a_fixed_number_of_queries(rx_room, review_pharmacist, line, django_assert_max_num_queries):
+    for _ in range(3):
+        visit = make_room()
+        visit.booking.patient = rx_room.patient
+        visit.booking.save()
+        visit.booking.slot.doctor = rx_room.doctor
+        visit.booking.slot.save()
+        consult_rules.consultation_admit(by=rx_room.doctor_user, consultation=visit.consultation)
+        saved = lifecycle.prescription_create(by=rx_room.doctor_user, consultation=visit.consultation,
+                                              diagnosis=DIAGNOSIS, items=[line("AMLO-T5", 5), line("ATOR-T20", 20)])
+        lifecycle.prescription_sign(by=rx_room.doctor_user, prescription=saved.prescription)
+    client = browser_as(rx_room.doctor_user)
+    with django_assert_max_num_queries(15):
+        html = client.get(url("prescription-history", rx_room)).content.decode()
+    assert html.count("data-prescription=") == 3
