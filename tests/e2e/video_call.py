@@ -55,7 +55,9 @@ def prepare_database(env: dict) -> dict:
     start = timezone.now() + timedelta(minutes=10)
     slot = Slot.objects.create(doctor=doctor, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=15), capacity=5, booked=1, fee=50)
     booking = Booking.objects.create(patient=father, slot=slot, queue_number=1, reason="复诊", booked_by=daughter.account)
-    return {"doctor_phone": "13600000001", "family_phone": "13800000001", "booking": booking.pk}
+    # The slot's day in the hospital's time zone: ten minutes from now may be tomorrow there.
+    day = timezone.localdate(start).isoformat()
+    return {"doctor_phone": "13600000001", "family_phone": "13800000001", "booking": booking.pk, "day": day}
 
 
 def login(page, base: str, phone: str) -> None:
@@ -86,12 +88,15 @@ def main() -> int:
             login(family, base, people["family_phone"])
             assert family.url.endswith("/patient/"), family.url
             family.click(f"[data-booking='{people['booking']}'] button.check-in")
+            family.wait_for_url("**/care/bookings/*/waiting/")  # the waiting room, then the video
+            family.click("#join-video")
             family.wait_for_url("**/consult/*/")
             family.wait_for_function("window.consult && window.consult.ws && window.consult.ws.readyState === 1")
             seen["family_status_waiting"] = family.text_content("#status")
 
             login(doctor, base, people["doctor_phone"])
             assert doctor.url.endswith("/portal/"), doctor.url
+            doctor.goto(f"{base}/portal/?date={people['day']}")
             doctor.click(f"tr[data-booking='{people['booking']}'] button.open-room")
             doctor.wait_for_url("**/consult/*/")
             doctor.wait_for_selector("#record >> text=I10")
