@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -140,8 +141,16 @@ def portal_open(request, booking_id: int):
         consultation = consult_rules.consultation_open(by=request.user, booking=booking)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("portal")
+        return _worklist_of(booking)
     return redirect("consult-room", consultation_id=consultation.pk)
+
+
+def _worklist_of(booking: Booking):
+    """Back to the worklist of the booking's own day (a late session may end after midnight)."""
+    day = timezone.localdate(booking.slot.starts_at)
+    if day == timezone.localdate():
+        return redirect("portal")
+    return redirect(f"{reverse('portal')}?date={day.isoformat()}")
 
 
 def _room_queryset(user):
@@ -257,7 +266,7 @@ def doctor_end_visit(request, consultation_id: int):
             refusal_into_form(form, exc)
         else:
             messages.success(request, _("Visit ended. The family can read your advice."))
-            return redirect("portal")
+            return _worklist_of(consultation.booking)
     return _render_room(request, consultation, end_form=form, status=400)
 
 
@@ -278,7 +287,7 @@ def doctor_refer_offline(request, consultation_id: int):
             refusal_into_form(form, exc)
         else:
             messages.success(request, _("Visit ended: the patient is referred for an in-person visit."))
-            return redirect("portal")
+            return _worklist_of(consultation.booking)
     return _render_room(request, consultation, refer_form=form, status=400)
 
 

@@ -77,7 +77,7 @@ def test_worklist_updates_room_chart_admit_and_end_with_advice(asgi_server, brow
     doctor.fill("#id_follow_up_advice", "低盐饮食，每天早晚各测一次血压。")
     doctor.select_option("#id_follow_up_interval_days", "14")
     doctor.click("#end-visit")
-    doctor.wait_for_url("**/portal/")
+    doctor.wait_for_url("**/portal/**")
     doctor.wait_for_load_state("networkidle")
     consultation = Consultation.objects.get(pk=consultation_id)
     assert consultation.status == "ended" and consultation.outcome == "completed"
@@ -102,7 +102,7 @@ def test_refer_offline_needs_a_reason(asgi_server, browser):
     assert_accessible(doctor)
     screenshot(doctor, "doctor-refer-offline")
     doctor.click("#refer-offline-submit")
-    doctor.wait_for_url("**/portal/")
+    doctor.wait_for_url("**/portal/**")
     doctor.wait_for_load_state("networkidle")
     consultation = Consultation.objects.get(pk=room.consultation.pk)
     assert consultation.outcome == "referred_offline" and consultation.referral_reason.startswith("Blood pressure 182/112")
