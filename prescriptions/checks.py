@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol, runtime_checkable
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cloudhospital.errors import DomainError, Kind
 from consult.models import AllergyCategory, Patient
@@ -131,7 +132,7 @@ class PairRule:
     first: frozenset[str]
     second: frozenset[str]
     egfr_below: Decimal | None
-    why: str
+    why: str  # lazily translated
 
 
 RAAS_BLOCKERS = frozenset({TherapeuticClass.ACE_INHIBITOR, TherapeuticClass.ARB})
@@ -139,13 +140,13 @@ DANGEROUS_PAIRS: tuple[PairRule, ...] = (
     # ONTARGET and VA NEPHRON-D: more hyperkalaemia and acute kidney injury, no benefit;
     # 中国高血压防治指南 2018 advises against combining them.
     PairRule("ace_inhibitor_with_arb", frozenset({TherapeuticClass.ACE_INHIBITOR}), frozenset({TherapeuticClass.ARB}),
-             None, "dual RAAS blockade raises the risk of hyperkalaemia and acute kidney injury"),
+             None, gettext_lazy("dual RAAS blockade raises the risk of hyperkalaemia and acute kidney injury")),
     PairRule("raas_blocker_with_potassium_sparing", RAAS_BLOCKERS,
              frozenset({TherapeuticClass.POTASSIUM_SPARING_DIURETIC}), Decimal(60),
-             "with reduced kidney function this combination risks hyperkalaemia"),
+             gettext_lazy("with reduced kidney function this combination risks hyperkalaemia")),
     # KDIGO 2012 4.4: avoid NSAIDs in people with reduced GFR taking RAAS blockers.
     PairRule("raas_blocker_with_nsaid", RAAS_BLOCKERS, frozenset({TherapeuticClass.NSAID}), Decimal(60),
-             "with reduced kidney function an NSAID with an ACE inhibitor or ARB risks acute kidney injury"),
+             gettext_lazy("with reduced kidney function an NSAID with an ACE inhibitor or ARB risks acute kidney injury")),
 )
 
 
@@ -368,11 +369,11 @@ def allergy_group_label(group: str) -> str:
 def _allergy_reason(drug: Drug, substance: str) -> str | None:
     """Why an allergy to `substance` concerns `drug`, or None."""
     if allergy_names_drug(substance, drug):
-        return "the drug itself"
+        return _("the drug itself")
     named = allergy_groups_named(substance)
     for group in [drug.therapeutic_class, *drug.allergy_groups]:
         if group in named:
-            return f"its class ({allergy_group_label(group)})"
+            return _("its class (%(group)s)") % {"group": allergy_group_label(group)}
     return None
 
 
@@ -387,8 +388,9 @@ def check_allergies(facts: PatientFacts, items: Iterable[PrescribedItem]) -> lis
             if reason:
                 findings.append(Finding(
                     "allergy", BLOCK,
-                    f"Allergy on record to {allergy.substance!r}: {item.drug.generic_name} {item.drug.generic_name_zh} "
-                    f"matches {reason}.", item.position, item.drug.code,
+                    _("Allergy on record to '%(substance)s': %(drug)s matches %(reason)s.") % {
+                        "substance": allergy.substance, "drug": f"{item.drug.generic_name} {item.drug.generic_name_zh}",
+                        "reason": reason}, item.position, item.drug.code,
                 ))
                 break
     return findings
@@ -405,14 +407,15 @@ def check_renal(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Fi
             continue
         if egfr is None:
             findings.append(Finding("renal_function_unknown", WARN,
-                                    f"No eGFR on record; {drug.generic_name} has a renal dosing rule.",
+                                    _("No eGFR on record; %(drug)s has a renal dosing rule.") % {"drug": drug.display_name},
                                     item.position, drug.code))
             continue
         if drug.renal_contraindicated_below is not None and egfr < drug.renal_contraindicated_below:
             findings.append(Finding(
                 "renal_contraindicated", BLOCK,
-                f"{drug.generic_name} is contraindicated below eGFR {_fmt(drug.renal_contraindicated_below)}; "
-                f"latest eGFR is {_fmt(egfr)}.", item.position, drug.code,
+                _("%(drug)s is contraindicated below eGFR %(below)s; latest eGFR is %(egfr)s.") % {
+                    "drug": drug.display_name, "below": _fmt(drug.renal_contraindicated_below), "egfr": _fmt(egfr)},
+                item.position, drug.code,
             ))
             continue
         cap = drug.renal_cap(egfr)
@@ -420,8 +423,10 @@ def check_renal(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Fi
         if cap and daily > cap[0]:
             findings.append(Finding(
                 "renal_dose_cap", WARN,
-                f"{drug.generic_name} {_fmt(daily)} {drug.strength_unit}/day is above the renal cap of "
-                f"{_fmt(cap[0])} {drug.strength_unit}/day for eGFR below {_fmt(cap[1])} (latest {_fmt(egfr)}).",
+                _("%(drug)s %(daily)s %(unit)s/day is above the renal cap of %(cap)s %(unit)s/day for eGFR "
+                  "below %(below)s (latest %(egfr)s).") % {
+                    "drug": drug.display_name, "daily": _fmt(daily), "unit": drug.strength_unit, "cap": _fmt(cap[0]),
+                    "below": _fmt(cap[1]), "egfr": _fmt(egfr)},
                 item.position, drug.code,
             ))
     return findings
@@ -436,11 +441,13 @@ def check_duplicates(items: Sequence[PrescribedItem]) -> list[Finding]:
         if earlier is None:
             seen[item.drug.therapeutic_class] = item
             continue
-        what = ("the same ingredient" if earlier.drug.ingredient == item.drug.ingredient
-                else f"the same class ({item.drug.get_therapeutic_class_display()})")
+        what = (_("the same ingredient") if earlier.drug.ingredient == item.drug.ingredient
+                else _("the same class (%(class)s)") % {"class": item.drug.get_therapeutic_class_display()})
         findings.append(Finding(
             "duplicate_therapy", WARN,
-            f"{item.drug.generic_name} and {earlier.drug.generic_name} (item {earlier.position}) are {what}.",
+            _("%(drug)s and %(other)s (item %(position)s) are %(what)s.") % {
+                "drug": item.drug.display_name, "other": earlier.drug.display_name, "position": earlier.position,
+                "what": what},
             item.position, item.drug.code,
         ))
     return findings
@@ -456,10 +463,12 @@ def check_dangerous_pairs(facts: PatientFacts, items: Sequence[PrescribedItem]) 
         seconds = [i for i in items if i.drug.therapeutic_class in rule.second]
         for second in seconds:
             for first in firsts:
-                renal = f" (eGFR {_fmt(facts.egfr)})" if rule.egfr_below is not None else ""
+                renal = _(" (eGFR %(egfr)s)") % {"egfr": _fmt(facts.egfr)} if rule.egfr_below is not None else ""
                 findings.append(Finding(
                     rule.code, WARN,
-                    f"{first.drug.generic_name} with {second.drug.generic_name}: {rule.why}{renal}.",
+                    _("%(first)s with %(second)s: %(why)s%(renal)s.") % {
+                        "first": first.drug.display_name, "second": second.drug.display_name, "why": rule.why,
+                        "renal": renal},
                     second.position, second.drug.code,
                 ))
                 break
@@ -475,8 +484,9 @@ def check_max_daily_dose(items: Iterable[PrescribedItem]) -> list[Finding]:
             unit = item.drug.strength_unit
             findings.append(Finding(
                 "max_daily_dose", BLOCK,
-                f"{item.drug.generic_name} {_fmt(daily)} {unit}/day exceeds the maximum of "
-                f"{_fmt(item.drug.max_daily_dose)} {unit}/day.", item.position, item.drug.code,
+                _("%(drug)s %(daily)s %(unit)s/day exceeds the maximum of %(maximum)s %(unit)s/day.") % {
+                    "drug": item.drug.display_name, "daily": _fmt(daily), "unit": unit,
+                    "maximum": _fmt(item.drug.max_daily_dose)}, item.position, item.drug.code,
             ))
     return findings
 
@@ -494,19 +504,20 @@ def check_days_supply(facts: PatientFacts, items: Iterable[PrescribedItem], *, l
     findings = []
     if long_term and not facts.has_chronic_condition:
         findings.append(Finding("long_term_without_chronic_condition", BLOCK,
-                                "A long-term prescription (长期处方) needs a chronic condition on record."))
+                                _("A long-term prescription (长期处方) needs a chronic condition on record.")))
     limit = days_supply_limit(facts, long_term=long_term)
     if limit == DAYS_DEFAULT:
-        basis = "no chronic condition on record"
+        basis = _("no chronic condition on record")
     elif limit == DAYS_CHRONIC:
-        basis = "chronic condition on record; up to 84 days if flagged long-term"
+        basis = _("chronic condition on record; up to 84 days if flagged long-term")
     else:
-        basis = "long-term prescription for a chronic condition"
+        basis = _("long-term prescription for a chronic condition")
     for item in items:
         if item.days_supply > limit:
             findings.append(Finding(
                 "days_supply", BLOCK,
-                f"{item.days_supply} days of {item.drug.generic_name} exceeds the {limit}-day limit ({basis}).",
+                _("%(days)s days of %(drug)s exceeds the %(limit)s-day limit (%(basis)s).") % {
+                    "days": item.days_supply, "drug": item.drug.display_name, "limit": limit, "basis": basis},
                 item.position, item.drug.code,
             ))
     return findings

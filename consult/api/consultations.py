@@ -15,7 +15,7 @@ from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import StrictSerializer
 from consult import consultation as consult_rules
 from consult import signalling
-from consult.models import ChatMessage, Consultation
+from consult.models import ChatMessage, Consultation, ConsultationOutcome
 from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
 from consult.api.serializers import DiagnosisOutSerializer
 from consult.selectors import consultation_for
@@ -33,6 +33,9 @@ class ConsultationSerializer(serializers.ModelSerializer):
     booking_status = serializers.CharField(source="booking.status", read_only=True)
     your_role = serializers.SerializerMethodField()
     diagnosis = DiagnosisOutSerializer(many=True, read_only=True)
+    outcome = serializers.ChoiceField(
+        choices=ConsultationOutcome.choices, allow_blank=True, read_only=True,
+        help_text="How the visit ended: blank while it runs (and for the family until it has ended).")
     allowed_actions = allowed_actions_field(consult_rules.CONSULTATION_ACTIONS, consult_rules.consultation_allowed_actions)
 
     class Meta:
