@@ -4,7 +4,7 @@ served from this test process.
 - `asgi_server` (fixture): the real ASGI application (HTTP, static files and the signalling
   WebSocket) served by uvicorn in a thread, against the test database. Tests create their
   data with the factories and see the pages exactly as a person would.
-- `browser` (fixture): one headless Chromium per session; `new_page(browser, viewport)`
+- `browser` (fixture): one headless Chromium per test module; `new_page(browser, viewport)`
   opens a fresh context (no shared cookies) at desktop or phone width.
 - `log_in(page, base_url, phone, password)`: the real login form.
 - `screenshot(page, name)`: saved as a test artefact under tests/e2e/artifacts/ (ignored by
@@ -86,9 +86,6 @@ class _Server:
 
 @pytest.fixture(scope="session")
 def _asgi_server_session(django_db_setup, django_db_blocker):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous code, which Django would otherwise refuse.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with django_db_blocker.unblock():
         server = _Server()
         server.start()
@@ -103,11 +100,23 @@ def asgi_server(_asgi_server_session, transactional_db, settings):
     return _asgi_server_session.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in
+    this thread while it is started, and Django refuses synchronous ORM calls (the test's
+    own, the database flush after it) under a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE
+    is set: set for the module's life only, so no later test or subprocess (manage.py check
+    --deploy refuses it) inherits it."""
     from playwright.sync_api import sync_playwright
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from _chromium(sync_playwright)
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _chromium(sync_playwright):
     with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM, headless=True,
@@ -115,6 +124,16 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(request):
+    """Close every page a test opened when it ends: a page left open keeps polling the server
+    (as the next test's load) with a session whose user no longer exists."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()
 
 
 def new_page(browser, viewport: dict = DESKTOP, *, locale: str = "zh-CN"):
