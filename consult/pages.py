@@ -175,6 +175,7 @@ def _render_room(request, consultation, *, end_form=None, refer_form=None, statu
         "patientId": consultation.booking.patient_id,
         "role": role,
         "userId": request.user.pk,
+        "labels": room_labels(),
     }
     context = {"consultation": consultation, "booking": consultation.booking, "role": role, "config": config}
     if role == "doctor":
@@ -300,3 +301,29 @@ def bp_trend_page(request, patient_id: int):
     except DomainError:
         raise Http404("No such patient.") from None
     return render(request, "consult/bp_trend.html", {"patient": patient, "config": _trend_config(patient.pk)})
+
+
+def room_labels() -> dict:
+    """The words room.js shows, in the page's language (the script has no catalogue of its own)."""
+    return {
+        "ended": _("The consultation has ended."),
+        "loginAgain": _("Please log in again."),
+        "notParticipant": _("You are not a participant of this consultation."),
+        "noSuchConsultation": _("No such consultation."),
+        "tooEarly": _("Too early: the room opens 30 minutes before the appointment."),
+        "bookingInactive": _("This booking is no longer active."),
+        "signallingDown": _("The signalling service is unavailable; retrying…"),
+        "inRoom": _("In the room: %(names)s"),
+        "connected": _("Connected"),
+        "patientWaiting": _("The patient is waiting."),
+        "waitingForPatient": _("Waiting for the patient…"),
+        "waitingRoom": _("In the waiting room: the doctor will admit you."),
+        "connecting": _("Admitted, connecting the call…"),
+        "call": _("Call: %(state)s"),
+        "disconnected": _("Disconnected (%(code)s)"),
+        "reconnecting": _("Connection lost, reconnecting…"),
+        "saved": _("Saved"),
+        "noCamera": _("Camera or microphone unavailable: %(error)s"),
+        "confirmEnd": _("End this consultation?"),
+        "roles": {"doctor": _("doctor"), "patient": _("patient"), "proxy": _("family")},
+    }

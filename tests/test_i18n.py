@@ -213,6 +213,23 @@ def test_a_signed_in_users_saved_language_picks_the_page_language(client):
     assert "<h1>我的就诊</h1>" in page.content.decode()
 
 
+def test_the_video_rooms_script_speaks_the_pages_language(client, chinese_default):
+    """room.js has no catalogue of its own: the page hands it its words, translated."""
+    import json
+    import re
+
+    from tests.consult.rooms import make_room
+
+    room = make_room()
+    client.force_login(room.proxy)
+    page = client.get(f"/consult/{room.consultation.pk}/").content.decode()
+    config = json.loads(re.search(r'<script id="room-config" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert config["labels"]["waitingRoom"] == "候诊中，请稍候，医生将接诊。"
+    assert config["labels"]["roles"]["doctor"] == "医生"
+    english = client.get(f"/consult/{room.consultation.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "In the waiting room: the doctor will admit you." in english
+
+
 # --- The catalogue --------------------------------------------------------------------------
 def test_every_message_in_the_catalogue_is_translated_and_none_is_fuzzy():
     catalogue = polib.pofile(str(PO))

@@ -7,16 +7,13 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
   const FINAL_CLOSE_CODES = new Set([1000, 4401, 4403, 4404, 4408, 4409, 4410]);
+  // Every word the room shows, translated by the page (consult.pages.room_labels).
+  const t = (key, values = {}) => (cfg.labels[key] || key).replace(/%\((\w+)\)s/g, (_, name) => values[name] ?? "");
   const CLOSE_REASONS = {
-    1000: "The consultation has ended. 问诊已结束",
-    4401: "Please log in again.",
-    4403: "You are not a participant of this consultation.",
-    4404: "No such consultation.",
-    4408: "Too early: the room opens 30 minutes before the appointment.",
-    4409: "This booking is no longer active.",
-    4410: "The consultation has ended. 问诊已结束",
-    4503: "The signalling service is unavailable; retrying…",
+    1000: t("ended"), 4401: t("loginAgain"), 4403: t("notParticipant"), 4404: t("noSuchConsultation"),
+    4408: t("tooEarly"), 4409: t("bookingInactive"), 4410: t("ended"), 4503: t("signallingDown"),
   };
+  const roleName = (role) => cfg.labels.roles[role] || role;
   // Exposed for the end-to-end test and for debugging in the browser console.
   const room = (window.consult = { pc: null, ws: null, admitted: false, ended: false, present: [], connectionState: "new", framesReceived: 0, log: [] });
   let iceServers = [];
@@ -39,18 +36,17 @@
   function familyPresent() { return room.present.some((p) => p.role !== "doctor"); }
 
   function render() {
-    $("presence").textContent = "In the room 在线: " + room.present.map((p) => `${p.name} (${p.role})`).join(", ");
+    $("presence").textContent = t("inRoom", { names: room.present.map((p) => `${p.name} (${roleName(p.role)})`).join(", ") });
     if (cfg.role === "doctor") {
       $("admit").disabled = room.admitted || room.ended || !familyPresent();
       $("end").disabled = !room.admitted || room.ended;
     }
-    if (room.ended) return setStatus("The consultation has ended. 问诊已结束");
-    if (room.connectionState === "connected") return setStatus("Connected 通话中");
+    if (room.ended) return setStatus(t("ended"));
+    if (room.connectionState === "connected") return setStatus(t("connected"));
     if (!room.admitted) {
-      return setStatus(cfg.role === "doctor" ? (familyPresent() ? "The patient is waiting. 患者候诊中" : "Waiting for the patient… 等待患者")
-                                            : "In the waiting room: the doctor will admit you. 候诊中，请稍候");
+      return setStatus(cfg.role === "doctor" ? (familyPresent() ? t("patientWaiting") : t("waitingForPatient")) : t("waitingRoom"));
     }
-    setStatus(room.connectionState === "new" ? "Admitted, connecting the call… 正在接通" : `Call: ${room.connectionState}`);
+    setStatus(room.connectionState === "new" ? t("connecting") : t("call", { state: room.connectionState }));
   }
 
   function send(message) {
@@ -169,11 +165,11 @@
       if (room.ws !== ws) return;
       if (FINAL_CLOSE_CODES.has(event.code) || room.ended) {
         if (event.code === 1000 || event.code === 4410) room.ended = true;
-        setStatus(CLOSE_REASONS[event.code] || `Disconnected (${event.code})`);
+        setStatus(CLOSE_REASONS[event.code] || t("disconnected", { code: event.code }));
         render();
         return;
       }
-      setStatus(CLOSE_REASONS[event.code] || "Connection lost, reconnecting… 重新连接中");
+      setStatus(CLOSE_REASONS[event.code] || t("reconnecting"));
       setTimeout(connect, 2000);
     };
   }
@@ -181,7 +177,7 @@
   function showChat(name, role, text) {
     const line = document.createElement("div");
     const who = document.createElement("strong");
-    who.textContent = `${name} (${role}): `;
+    who.textContent = `${name} (${roleName(role)}): `;
     line.append(who, document.createTextNode(text));
     $("chat-log").append(line);
     $("chat-log").scrollTop = $("chat-log").scrollHeight;
@@ -210,7 +206,7 @@
     if (diagnosis.length) body.diagnosis = diagnosis;
     try {
       await api(`/api/consultations/${cfg.consultationId}/`, { method: "PATCH", body: JSON.stringify(body) });
-      $("notes-status").textContent = "Saved 已保存";
+      $("notes-status").textContent = t("saved");
     } catch (err) { $("notes-status").textContent = err.message; }
   }
 
@@ -221,14 +217,14 @@
       localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
       $("local").srcObject = localStream;
     } catch (err) {
-      setStatus("Camera or microphone unavailable: " + err.message);
+      setStatus(t("noCamera", { error: err.message }));
     }
     const history = await api(`/api/consultations/${cfg.consultationId}/messages/?page_size=100`);
     history.results.forEach((m) => showChat(m.sender, m.role, m.text));
     connect();
     if (cfg.role === "doctor") {
       $("admit").onclick = () => send({ type: "admit" });
-      $("end").onclick = () => { if (confirm("End this consultation? 结束问诊？")) send({ type: "end" }); };
+      $("end").onclick = () => { if (confirm(t("confirmEnd"))) send({ type: "end" }); };
       $("notes-form").onsubmit = saveNotes;
       $("icd10-results").addEventListener("click", pickDiagnosis);
       $("icd10-q").addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
