@@ -34,7 +34,7 @@ from cloudhospital.web import refusal_into_form
 from consult.permissions import consultations_visible_to
 from consult.selectors import consultation_for, patients_listed
 from prescriptions import lifecycle
-from prescriptions.checks import BLOCK, DOSAGE_UNITS, FREQUENCIES, WARN, Finding, expected_quantity, override_allowed
+from prescriptions.checks import BLOCK, FREQUENCIES, WARN, Finding, expected_quantity, override_allowed
 from prescriptions.lifecycle import ItemDraft, prescription_allowed_actions
 from prescriptions.models import Drug, Prescription, PrescriptionStatus
 from prescriptions.permissions import may_prescribe_in, prescriptions_visible_to
@@ -523,19 +523,28 @@ def _parsed_for_write(request, consultation):
     return data, draft
 
 
+def _save_posted(request, consultation):
+    """Parse the posted draft and save it: (None, data, draft, prescription), or the panel
+    showing the refusal first (a safety block does not stop a draft, only signing)."""
+    data, draft = _parsed_for_write(request, consultation)
+    if draft.errors or draft.drafts is None or (draft.refusal and draft.refusal.code != "safety_block"):
+        return _panel(request, consultation, draft=draft, status=_status_for(draft.refusal)), data, draft, None
+    try:
+        prescription = _save(request, consultation, draft)
+    except DomainError as exc:
+        _place(draft, exc)
+        return _panel(request, consultation, draft=draft, status=_status_for(exc)), data, draft, None
+    return None, data, draft, prescription
+
+
 @login_required
 @require_POST
 def draft_save(request, consultation_id: int):
     """Save the draft (`prescription_create`, or `prescription_update` once it exists)."""
     consultation = _consultation(request, consultation_id, purpose="prescribing_save")
-    data, draft = _parsed_for_write(request, consultation)
-    if draft.errors or draft.drafts is None or (draft.refusal and draft.refusal.code != "safety_block"):
-        return _panel(request, consultation, draft=draft, status=_status_for(draft.refusal))
-    try:
-        prescription = _save(request, consultation, draft)
-    except DomainError as exc:
-        _place(draft, exc)
-        return _panel(request, consultation, draft=draft, status=_status_for(exc))
+    refused, data, draft, prescription = _save_posted(request, consultation)
+    if refused:
+        return refused
     return _panel(request, consultation, prescription=_mine(request, consultation).get(pk=prescription.pk),
                   notice=_("Draft saved."))
 
@@ -547,14 +556,9 @@ def draft_sign(request, consultation_id: int):
     reasons given for the warnings. Blocks refuse; a warning without a reason is refused next
     to its reason field; a doctor who cannot sign (no signing key) is told so."""
     consultation = _consultation(request, consultation_id, purpose="prescribing_sign")
-    data, draft = _parsed_for_write(request, consultation)
-    if draft.errors or draft.drafts is None or (draft.refusal and draft.refusal.code != "safety_block"):
-        return _panel(request, consultation, draft=draft, status=_status_for(draft.refusal))
-    try:
-        prescription = _save(request, consultation, draft)
-    except DomainError as exc:
-        _place(draft, exc)
-        return _panel(request, consultation, draft=draft, status=_status_for(exc))
+    refused, data, draft, prescription = _save_posted(request, consultation)
+    if refused:
+        return refused
     data["prescription"] = str(prescription.pk)
     overrides = {key: value for key, value in draft.overrides.items()}
     try:
