@@ -10,18 +10,123 @@ from cloudhospital.languages import in_language
 
 
 class TherapeuticClass(models.TextChoices):
+    """The classes the checks reason about (duplicates, interactions, Beers, allergies).
+
+    A fixed-dose combination carries its first component's class here and the others in
+    `Drug.extra_classes`.
+    """
+
+    # Renin-angiotensin system
     ACE_INHIBITOR = "ace_inhibitor", "ACE inhibitor"
     ARB = "arb", "Angiotensin II receptor blocker (ARB)"
+    ARNI = "arni", "Angiotensin receptor-neprilysin inhibitor (ARNI)"
+    RENIN_INHIBITOR = "renin_inhibitor", "Direct renin inhibitor"
+    # Calcium-channel blockers
     DIHYDROPYRIDINE_CCB = "dihydropyridine_ccb", "Dihydropyridine calcium-channel blocker"
+    NON_DIHYDROPYRIDINE_CCB = "non_dihydropyridine_ccb", "Non-dihydropyridine calcium-channel blocker"
+    # Diuretics
     THIAZIDE_DIURETIC = "thiazide_diuretic", "Thiazide / thiazide-like diuretic"
-    BETA_BLOCKER = "beta_blocker", "Beta blocker"
-    POTASSIUM_SPARING_DIURETIC = "potassium_sparing_diuretic", "Potassium-sparing diuretic"
-    NSAID = "nsaid", "NSAID"
-    STATIN = "statin", "Statin"
-    BIGUANIDE = "biguanide", "Biguanide"
-    ANTIPLATELET = "antiplatelet", "Antiplatelet"
     LOOP_DIURETIC = "loop_diuretic", "Loop diuretic"
+    POTASSIUM_SPARING_DIURETIC = "potassium_sparing_diuretic", "Potassium-sparing diuretic"
+    # Other antihypertensives
+    BETA_BLOCKER = "beta_blocker", "Beta blocker"
+    ALPHA_BLOCKER = "alpha_blocker", "Alpha-1 blocker"
+    CENTRAL_ANTIHYPERTENSIVE = "central_antihypertensive", "Centrally acting antihypertensive"
+    VASODILATOR = "vasodilator", "Direct vasodilator"
+    # Cardiology
+    NITRATE = "nitrate", "Nitrate"
+    PDE5_INHIBITOR = "pde5_inhibitor", "PDE5 inhibitor"
+    CARDIAC_GLYCOSIDE = "cardiac_glycoside", "Cardiac glycoside"
+    ANTIARRHYTHMIC = "antiarrhythmic", "Antiarrhythmic"
+    ANTIANGINAL_OTHER = "antianginal_other", "Other antianginal"
+    ANTIPLATELET = "antiplatelet", "Antiplatelet"
+    ANTICOAGULANT = "anticoagulant", "Anticoagulant"
+    # Lipids
+    STATIN = "statin", "Statin"
+    CHOLESTEROL_ABSORPTION_INHIBITOR = "cholesterol_absorption_inhibitor", "Cholesterol absorption inhibitor"
+    FIBRATE = "fibrate", "Fibrate"
+    # Diabetes
+    BIGUANIDE = "biguanide", "Biguanide"
     SULFONYLUREA = "sulfonylurea", "Sulfonylurea"
+    GLINIDE = "glinide", "Glinide"
+    DPP4_INHIBITOR = "dpp4_inhibitor", "DPP-4 inhibitor"
+    SGLT2_INHIBITOR = "sglt2_inhibitor", "SGLT2 inhibitor"
+    GLP1_AGONIST = "glp1_agonist", "GLP-1 receptor agonist"
+    ALPHA_GLUCOSIDASE_INHIBITOR = "alpha_glucosidase_inhibitor", "Alpha-glucosidase inhibitor"
+    THIAZOLIDINEDIONE = "thiazolidinedione", "Thiazolidinedione"
+    INSULIN = "insulin", "Insulin"
+    # Kidney disease, electrolytes, bone
+    POTASSIUM_SUPPLEMENT = "potassium_supplement", "Potassium supplement"
+    POTASSIUM_BINDER = "potassium_binder", "Potassium binder"
+    PHOSPHATE_BINDER = "phosphate_binder", "Phosphate binder"
+    VITAMIN_D = "vitamin_d", "Vitamin D / active vitamin D"
+    CALCIUM_SUPPLEMENT = "calcium_supplement", "Calcium supplement"
+    IRON = "iron", "Iron"
+    ESA = "esa", "Erythropoiesis-stimulating agent"
+    ALKALI = "alkali", "Alkalinising agent"
+    BISPHOSPHONATE = "bisphosphonate", "Bisphosphonate"
+    # Gout
+    XANTHINE_OXIDASE_INHIBITOR = "xanthine_oxidase_inhibitor", "Xanthine oxidase inhibitor"
+    URICOSURIC = "uricosuric", "Uricosuric"
+    COLCHICINE = "colchicine", "Colchicine"
+    # Pain
+    NSAID = "nsaid", "NSAID"
+    ANALGESIC = "analgesic", "Non-opioid analgesic"
+    OPIOID = "opioid", "Opioid"
+    GABAPENTINOID = "gabapentinoid", "Gabapentinoid"
+    # Digestive
+    PPI = "ppi", "Proton-pump inhibitor"
+    H2_ANTAGONIST = "h2_antagonist", "H2-receptor antagonist"
+    PROKINETIC = "prokinetic", "Prokinetic / antiemetic"
+    LAXATIVE = "laxative", "Laxative"
+    # Nervous system
+    BENZODIAZEPINE = "benzodiazepine", "Benzodiazepine"
+    Z_HYPNOTIC = "z_hypnotic", "Non-benzodiazepine hypnotic (Z-drug)"
+    SSRI = "ssri", "SSRI antidepressant"
+    TRICYCLIC = "tricyclic", "Tricyclic antidepressant"
+    ANTIDEPRESSANT_OTHER = "antidepressant_other", "Other antidepressant"
+    ANTIPSYCHOTIC = "antipsychotic", "Antipsychotic"
+    ANTIHISTAMINE_FIRST_GEN = "antihistamine_first_gen", "First-generation antihistamine"
+    ANTIHISTAMINE = "antihistamine", "Second-generation antihistamine"
+    # Urology
+    BPH_ALPHA_BLOCKER = "bph_alpha_blocker", "Uroselective alpha-1 blocker"
+    FIVE_ALPHA_REDUCTASE_INHIBITOR = "five_alpha_reductase_inhibitor", "5-alpha-reductase inhibitor"
+    BLADDER_ANTIMUSCARINIC = "bladder_antimuscarinic", "Bladder antimuscarinic"
+    # Anti-infectives (antimicrobials: never a long-term prescription)
+    PENICILLIN = "penicillin", "Penicillin"
+    CEPHALOSPORIN = "cephalosporin", "Cephalosporin"
+    MACROLIDE = "macrolide", "Macrolide"
+    FLUOROQUINOLONE = "fluoroquinolone", "Fluoroquinolone"
+    NITROFURAN = "nitrofuran", "Nitrofuran"
+    AZOLE_ANTIFUNGAL = "azole_antifungal", "Azole antifungal"
+    # Endocrine and other
+    THYROID_HORMONE = "thyroid_hormone", "Thyroid hormone"
+    CORTICOSTEROID = "corticosteroid", "Systemic corticosteroid"
+    OTHER = "other", "Other"
+
+
+class LegalClass(models.TextChoices):
+    """Specially managed drug classes (特殊管理药品), 药品管理法 and 处方管理办法.
+
+    None of the special classes may be prescribed online (互联网诊疗管理办法（试行）(2018) art. 19);
+    they also set a prescription's minimum retention (处方管理办法 art. 50).
+    """
+
+    ORDINARY = "ordinary", "Ordinary (普通药品)"
+    NARCOTIC = "narcotic", "Narcotic drug (麻醉药品)"
+    PSYCHOTROPIC_1 = "psychotropic_1", "Class I psychotropic (第一类精神药品)"
+    PSYCHOTROPIC_2 = "psychotropic_2", "Class II psychotropic (第二类精神药品)"
+    TOXIC = "toxic", "Toxic drug for medical use (医疗用毒性药品)"
+    RADIOACTIVE = "radioactive", "Radioactive drug (放射性药品)"
+    PRECURSOR = "precursor", "Precursor chemical (药品类易制毒化学品)"
+
+
+class RenalMeasure(models.TextChoices):
+    """What a drug's renal thresholds are stated in: eGFR (mL/min/1.73m2) or
+    Cockcroft-Gault creatinine clearance (mL/min), as its label doses."""
+
+    EGFR = "egfr", "eGFR"
+    CRCL = "crcl", "Creatinine clearance (Cockcroft-Gault)"
 
 
 class Drug(models.Model):
@@ -49,10 +154,26 @@ class Drug(models.Model):
     strength = models.DecimalField(max_digits=8, decimal_places=2)
     strength_unit = models.CharField(max_length=10, default="mg")
     route = models.CharField(max_length=20, default="oral")
-    therapeutic_class = models.CharField(max_length=30, choices=TherapeuticClass.choices)
+    therapeutic_class = models.CharField(max_length=40, choices=TherapeuticClass.choices)
+    extra_classes = models.JSONField(
+        default=list, blank=True, help_text="Further classes of a fixed-dose combination's other components."
+    )
+    legal_class = models.CharField(max_length=20, choices=LegalClass.choices, default=LegalClass.ORDINARY)
+    antimicrobial = models.BooleanField(default=False)
+    special_storage = models.BooleanField(default=False, help_text="Needs cold chain or other special storage.")
+    chronic_use = models.BooleanField(
+        default=False, help_text="Indicated for a chronic condition: a supply beyond the acute limit may be given."
+    )
+    pinyin_initials = models.CharField(max_length=40, blank=True, help_text="Pinyin initials of the Chinese name, for search.")
     allergy_groups = models.JSONField(default=list, blank=True)
     usual_daily_dose = models.DecimalField(max_digits=8, decimal_places=2)
     max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2)
+    min_daily_dose = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    max_single_dose = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    elderly_max_daily_dose = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, help_text="Ceiling from age 65, where the label sets one."
+    )
+    renal_measure = models.CharField(max_length=5, choices=RenalMeasure.choices, default=RenalMeasure.EGFR)
     renal_contraindicated_below = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     renal_cap_below = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     renal_max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
@@ -60,7 +181,7 @@ class Drug(models.Model):
     renal_reduced_max_daily_dose = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     prescription_only = models.BooleanField(default=True)
     active = models.BooleanField(default=True)
-    source_note = models.CharField(max_length=300, blank=True, help_text="Label or guideline the doses come from.")
+    source_note = models.CharField(max_length=600, blank=True, help_text="Label or guideline the doses come from.")
 
     history = HistoricalRecords()
 
@@ -199,6 +320,9 @@ class Prescription(models.Model):
         help_text="The content as signed (canonical form), for offline verification and to name what changed.",
     )
     override_reasons = models.JSONField(default=dict, blank=True, help_text="{finding key: reason} accepted at signing.")
+    formulary_version = models.CharField(
+        max_length=40, blank=True, help_text="Version of the formulary and knowledge base the checks ran against."
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="prescriptions_reviewed"
     )
