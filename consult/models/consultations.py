@@ -40,6 +40,20 @@ class Consultation(models.Model):
                                help_text="Set when the consultation ends; blank before.")
     referral_reason = models.TextField(blank=True, max_length=2000,
                                        help_text="Why the doctor referred the patient to an in-person visit.")
+    referral_department = models.CharField(max_length=80, blank=True,
+                                           help_text="The department the doctor suggests for the in-person visit.")
+    # The doctor's judgement that this is a follow-up of a condition diagnosed offline
+    # (互联网诊疗管理办法（试行）): without it no prescription is written (consult.follow_up).
+    follow_up_condition = models.ForeignKey("consult.Condition", null=True, blank=True, on_delete=models.PROTECT,
+                                            related_name="follow_up_consultations")
+    follow_up_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                               on_delete=models.PROTECT, related_name="+")
+    follow_up_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A child under ONLINE_CARE_GUARDIAN_AGE is admitted only once the doctor confirms a
+    # guardian is present (互联网诊疗管理办法（试行） art. 19; consult.young_children).
+    guardian_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                              on_delete=models.PROTECT, related_name="+")
+    guardian_confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords()

@@ -1,5 +1,7 @@
 """Patients, the family members who act for them, and the electronic health record."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -53,6 +55,10 @@ class Relationship(models.TextChoices):
     PARENT = "parent", "Parent"
     SPOUSE = "spouse", "Spouse"
     CHILD = "child", "Child"
+    # A child in the proxy's legal guardianship (监护) who is not their own child: with CHILD,
+    # the only relationships under which a proxy may bring a young child online
+    # (consult.young_children, 互联网诊疗管理办法（试行） art. 19).
+    WARD = "ward", "Ward (legal guardianship)"
     OTHER = "other", "Other"
 
 
@@ -101,6 +107,11 @@ class Condition(ClinicalRecord):
     name = models.CharField(max_length=120)
     onset_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=ConditionStatus.choices, default=ConditionStatus.ACTIVE)
+    # Where and when the condition was diagnosed in person: an online consult may only follow
+    # up such a diagnosis (互联网诊疗管理办法（试行）; consult.follow_up).
+    diagnosed_institution = models.CharField(max_length=120, blank=True,
+                                             help_text="The hospital or clinic where it was diagnosed offline.")
+    diagnosed_on = models.DateField(null=True, blank=True, help_text="When it was diagnosed offline.")
 
     history = HistoricalRecords()
 
@@ -111,6 +122,42 @@ class Condition(ClinicalRecord):
 
     def __str__(self):
         return f"{self.icd10_code} {self.name}"
+
+
+class EvidenceKind(models.TextChoices):
+    OUTPATIENT_RECORD = "outpatient_record", "Outpatient record (门诊病历)"
+    DISCHARGE_SUMMARY = "discharge_summary", "Discharge summary (出院小结)"
+    DIAGNOSIS_CERTIFICATE = "diagnosis_certificate", "Diagnosis certificate (诊断证明)"
+
+
+def evidence_upload_to(evidence, filename: str) -> str:
+    """A name that says nothing about the patient: the upload's own name is kept in a field."""
+    return f"condition-evidence/{evidence.condition.patient_id}/{uuid.uuid4().hex}"
+
+
+class ConditionEvidence(models.Model):
+    """A scan or PDF of the offline diagnosis (门诊病历, 出院小结) the family supplied for a
+    condition; read only through consult.follow_up.evidence_open (access-logged)."""
+
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=24, choices=EvidenceKind.choices, default=EvidenceKind.OUTPATIENT_RECORD)
+    file = models.FileField(upload_to=evidence_upload_to, max_length=200)
+    original_name = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = "诊断证据"
+        verbose_name_plural = "诊断证据"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.condition}"
 
 
 class AllergyCategory(models.TextChoices):
