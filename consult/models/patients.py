@@ -194,10 +194,15 @@ class Allergy(ClinicalRecord):
 
 
 class Medication(ClinicalRecord):
-    """A medicine the patient currently takes (free text until linked to the formulary)."""
+    """A medicine the patient currently takes: a formulary drug's code where the formulary has
+    it (a string, not a foreign key: consult may not depend on prescriptions; see
+    consult.medications), with the name kept as free text for what the formulary lacks."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
     name = models.CharField(max_length=80)
+    drug_code = models.CharField(
+        max_length=20, blank=True, help_text="Formulary drug code (prescriptions.Drug.code); blank when not in the formulary."
+    )
     dose = models.CharField(max_length=60, blank=True)
     frequency = models.CharField(max_length=40, blank=True)
     started_on = models.DateField(null=True, blank=True)
@@ -218,6 +223,7 @@ class ObservationKind(models.TextChoices):
     BLOOD_PRESSURE = "blood_pressure", "Blood pressure"
     EGFR = "egfr", "eGFR"
     CREATININE = "creatinine", "Serum creatinine"
+    BODY_WEIGHT = "body_weight", "Body weight"
 
 
 class ObservationSource(models.TextChoices):
@@ -229,7 +235,7 @@ class ObservationSource(models.TextChoices):
 class Observation(ClinicalRecord):
     """A measurement: a blood-pressure reading (mmHg, pulse) or a lab value with its unit."""
 
-    UNITS = {ObservationKind.EGFR: "mL/min/1.73m2", ObservationKind.CREATININE: "umol/L"}
+    UNITS = {ObservationKind.EGFR: "mL/min/1.73m2", ObservationKind.CREATININE: "umol/L", ObservationKind.BODY_WEIGHT: "kg"}
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="observations")
     kind = models.CharField(max_length=16, choices=ObservationKind.choices)
