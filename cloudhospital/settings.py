@@ -433,6 +433,12 @@ BOOKING_CHECK_IN_OPENS_MINUTES = int(os.environ.get("BOOKING_CHECK_IN_OPENS_MINU
 BOOKING_REMINDER_MINUTES_BEFORE = 30
 BOOKING_NO_SHOW_AFTER_MINUTES = 30
 DOCTOR_RECORD_ACCESS_DAYS = 7
+# 互联网诊疗管理办法（试行） art. 19: a child under this age is seen online only with a guardian
+# present, confirmed by the doctor at admission (consult.young_children).
+ONLINE_CARE_GUARDIAN_AGE = 6
+# 互联网诊疗监管细则（试行）: the family supplies the offline diagnosis (门诊病历, 出院小结) as an image
+# or PDF; each file at most this size (consult.follow_up.evidence_add).
+FOLLOW_UP_EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 CELERY_BEAT_SCHEDULE.update(
     {
         "consult-slots-generate": {"task": "consult.tasks.slots_generate_task", "schedule": 3600.0},
