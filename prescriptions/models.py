@@ -279,6 +279,9 @@ class SigningKey(models.Model):
 
 class PrescriptionStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
+    # 长期处方管理规范（试行）(2021): beyond 4 weeks the patient (or guardian) confirms before the
+    # prescription goes to review; until then the review queue does not show it.
+    CONFIRMING = "confirming", "Signed, awaiting the patient's confirmation"
     SIGNED = "signed", "Signed, awaiting pharmacist review"
     APPROVED = "approved", "Approved by the review pharmacist"
     REJECTED = "rejected", "Rejected by the review pharmacist"
@@ -332,6 +335,20 @@ class Prescription(models.Model):
     voided_reason = models.CharField(max_length=500, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     dispensed_at = models.DateTimeField(null=True, blank=True)
+    # Online prescribing rules (prescriptions.rules): validity in days (处方管理办法: the day it is
+    # written, up to 3 with the doctor's reason), the patient's confirmation of a long-term
+    # prescription beyond 4 weeks, and the review pharmacist's own signature of the decision.
+    validity_days = models.PositiveSmallIntegerField(default=1, help_text="Days the prescription is valid, from the day it is signed.")
+    validity_reason = models.CharField(max_length=200, blank=True, help_text="Why it is valid for more than one day.")
+    patient_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    patient_confirmed_at = models.DateTimeField(null=True, blank=True)
+    review_key_id = models.CharField(max_length=40, blank=True)
+    review_signature = models.CharField(max_length=100, blank=True, help_text="The pharmacist's Ed25519 signature of the decision, base64.")
+    review_signed_content = models.JSONField(
+        null=True, blank=True, editable=False, help_text="The review decision as the pharmacist signed it (canonical form)."
+    )
 
     history = HistoricalRecords()
 
