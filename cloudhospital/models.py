@@ -188,3 +188,20 @@ class SocketTicket(models.Model):
         ordering = ["-created_at"]
         verbose_name = "视频问诊连接票据"
         verbose_name_plural = "视频问诊连接票据"
+
+
+class SecondFactorCheck(models.Model):
+    """When one login (an API token or a browser session) last proved its second factor
+    (cloudhospital.step_up). Keyed by a hash of the credential, never the credential itself:
+    a token verified says nothing about another token of the same user."""
+
+    credential = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the login's kind and key.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    verified_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "第二因素验证"
+        verbose_name_plural = "第二因素验证"
+
+    def __str__(self):
+        return f"{self.user} verified at {self.verified_at:%Y-%m-%d %H:%M}"

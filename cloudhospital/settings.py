@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "axes",
     "channels",
     "django_htmx",
+    "django_otp",  # the doctor's second factor (cloudhospital.step_up)
+    "django_otp.plugins.otp_totp",
     "cloudhospital",
     "consult",
     "prescriptions",
@@ -465,3 +467,13 @@ CELERY_BEAT_SCHEDULE["pharmacy-orders-reassign-overdue"] = {
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "pharmacy.models.OrderStatus"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderKindEnum"] = "pharmacy.models.OrderKind"
+
+# The doctor's identity (cloudhospital.step_up, consult.doctors). 互联网诊疗监管细则（试行）: the
+# doctor's identity is verified before each consult, and no other person or software may stand in
+# for the doctor: admitting a patient needs a second-factor (TOTP) verification of this login within
+# this window, and signing a prescription needs a code in the same request.
+DOCTOR_REAUTH_WINDOW_MINUTES = 15
+OTP_TOTP_ISSUER = "云医院 Cloud Hospital"
+# 互联网诊疗管理办法（试行）art. 25: a doctor practising online has at least three years of
+# independent clinical practice.
+ONLINE_DOCTOR_MIN_PRACTICE_YEARS = 3
