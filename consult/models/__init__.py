@@ -71,3 +71,13 @@ from consult.models.consultations import (  # noqa: E402
 )
 
 __all__ += ["ChatMessage", "Consultation", "ConsultationOutcome", "ConsultationStatus", "RoomPresence"]
+
+from consult.models.recordings import (  # noqa: E402
+    ConsultRecording,
+    RecordingChunk,
+    RecordingConsent,
+    RecordingSide,
+    RecordingStatus,
+)
+
+__all__ += ["ConsultRecording", "RecordingChunk", "RecordingConsent", "RecordingSide", "RecordingStatus"]
