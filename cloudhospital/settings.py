@@ -449,10 +449,22 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 
-# E-prescriptions: validity after signing (expired by the beat task unless dispensed) and
-# the most items on one prescription (处方管理办法 art. 6: five medicines).
+# E-prescriptions (prescriptions.rules; expired by the beat task unless dispensed).
+# 处方管理办法 art. 18: a prescription is valid on the day it is written; the doctor may extend
+# it, noting why, to at most 3 days (PRESCRIPTION_VALID_DAYS, the most with a reason).
+PRESCRIPTION_VALID_DAYS_DEFAULT = 1
 PRESCRIPTION_VALID_DAYS = int(os.environ.get("PRESCRIPTION_VALID_DAYS", "3"))
+# 处方管理办法 art. 6: at most five medicines on one prescription.
 PRESCRIPTION_MAX_ITEMS = 5
+# 处方管理办法 art. 19: normally at most 7 days' supply; longer for chronic disease, the elderly
+# or special circumstances with the reason written. A chronic-use drug for a chronic diagnosis
+# may go to a month (the chronic diagnosis is the reason) without the long-term flag.
+PRESCRIPTION_DAYS_SUPPLY_DEFAULT = 7
+PRESCRIPTION_DAYS_SUPPLY_CHRONIC = 30
+# 长期处方管理规范（试行）(2021): a long-term prescription usually covers at most 4 weeks and never
+# more than 12; beyond 4 weeks the patient or guardian confirms it before review.
+LONG_TERM_PRESCRIPTION_DAYS_USUAL = 28
+LONG_TERM_PRESCRIPTION_DAYS_MAX = 84
 CELERY_BEAT_SCHEDULE["prescriptions-expire"] = {"task": "prescriptions.tasks.prescriptions_expire", "schedule": 600.0}
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PrescriptionStatusEnum"] = "prescriptions.models.PrescriptionStatus"
 
