@@ -205,3 +205,89 @@ class SecondFactorCheck(models.Model):
 
     def __str__(self):
         return f"{self.user} verified at {self.verified_at:%Y-%m-%d %H:%M}"
+
+
+class LegalHold(models.Model):
+    """Records that must not be purged whatever their age (a dispute, a complaint, an
+    inquiry): every record of one patient, or one specific object (a consultation, a
+    prescription...). Active until released; cloudhospital.retention skips what an active
+    hold covers and reports it as held."""
+
+    patient = models.ForeignKey("consult.Patient", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="legal_holds", help_text="Hold every record of this patient.")
+    content_type = models.ForeignKey("contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", help_text="Or hold one object: its type...")
+    object_id = models.CharField(max_length=40, blank=True, help_text="...and its id.")
+    reason = models.CharField(max_length=500)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        verbose_name = "法律保全"
+        verbose_name_plural = "法律保全"
+        constraints = [
+            # A hold covers a patient or one object, never both or neither.
+            models.CheckConstraint(
+                name="legal_hold_patient_or_object",
+                condition=(models.Q(patient__isnull=False, content_type__isnull=True, object_id=""))
+                | (models.Q(patient__isnull=True, content_type__isnull=False) & ~models.Q(object_id="")),
+            ),
+        ]
+
+    def __str__(self):
+        what = f"patient {self.patient_id}" if self.patient_id else f"{self.content_type} {self.object_id}"
+        return f"Hold on {what}{' (released)' if self.released_at else ''}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+
+class PurgeRun(models.Model):
+    """One run of `manage.py purge_expired`: as of when, dry or not, and per kind of record
+    what was past retention, purged, held or skipped (cloudhospital.retention)."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    as_of = models.DateTimeField(help_text="The moment retention was measured against.")
+    dry_run = models.BooleanField(default=False)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    report = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "过期数据清理记录"
+        verbose_name_plural = "过期数据清理记录"
+
+    def __str__(self):
+        return f"Purge as of {self.as_of:%Y-%m-%d}{' (dry run)' if self.dry_run else ''}"
+
+
+class RegulatorEvent(models.Model):
+    """One event for the province's supervision platform (互联网医疗服务监管平台), written in the
+    transaction that caused it (cloudhospital.regulator.regulator_report) and delivered by the
+    outbox row `outbox`. `event_id` is stable across retries, so the platform drops a
+    duplicate; `delivered_at` records the delivery that succeeded. Attempts and the last
+    error are the outbox row's."""
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    kind = models.CharField(max_length=40, db_index=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    outbox = models.ForeignKey(OutboxMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_to = models.CharField(max_length=300, blank=True, help_text="The endpoint or local sink that took it.")
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = "监管平台上报事件"
+        verbose_name_plural = "监管平台上报事件"
+
+    def __str__(self):
+        return f"{self.kind} {self.event_id}"
