@@ -15,3 +15,6 @@ from cloudhospital.settings import *  # noqa: E402,F401,F403
 # The product's default language is Chinese; the suite asserts on the English messages, so
 # it runs in English. tests/test_i18n.py overrides this back to zh-hans to prove the default.
 LANGUAGE_CODE = "en"
+
+# Uploaded files live in memory during the suite: no test writes into the working tree.
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}  # noqa: F405
