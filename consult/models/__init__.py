@@ -81,3 +81,7 @@ from consult.models.recordings import (  # noqa: E402
 )
 
 __all__ += ["ConsultRecording", "RecordingChunk", "RecordingConsent", "RecordingSide", "RecordingStatus"]
+
+from consult.models.registrations import DoctorRegistration  # noqa: E402
+
+__all__ += ["DoctorRegistration"]

@@ -156,6 +156,12 @@ class Doctor(models.Model):
     verified = models.BooleanField(default=False)
     bio = models.CharField(max_length=500, blank=True)
     fee = models.DecimalField(max_digits=8, decimal_places=2, default=0, help_text="Default consult fee, yuan.")
+    # 互联网诊疗管理办法（试行）art. 25: a doctor practising online has at least
+    # ONLINE_DOCTOR_MIN_PRACTICE_YEARS of independent clinical practice (consult.doctors).
+    independent_practice_since = models.DateField(
+        null=True, blank=True, help_text="The day the doctor began independent clinical practice (独立执业).")
+    practice_scope = models.CharField(
+        "scope of practice", max_length=80, blank=True, help_text="执业范围 as on the licence, e.g. 内科专业.")
 
     history = HistoricalRecords()
 
