@@ -30,6 +30,7 @@ from cloudhospital.outbox import outbox_add
 from cloudhospital.permissions import SYSTEM, allowed, require
 from cloudhospital.states import StateTable, actions_allowed, refusal_of, require_move, transition
 from consult import windows
+from consult import young_children
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Condition, ConditionStatus, Patient, Slot
 from consult.permissions import is_booking_staff
 
@@ -185,6 +186,7 @@ def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency
     """
     if not allowed("consult.book_for", by, patient):
         raise DomainError(_("No patient with this id among those you manage."), code="unknown_patient", field="patient", kind=Kind.INVALID)
+    young_children.require_guardian_proxy(by=by, patient=patient)  # 互联网诊疗管理办法（试行） art. 19: a parent or guardian
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Say briefly why the patient needs the visit."), code="required", field="reason", kind=Kind.INVALID)
