@@ -30,6 +30,7 @@ from consult.models import AllergyCategory, Patient
 from consult.selectors import record_summary
 from prescriptions.formulary import NSAID, SULFONAMIDE
 from prescriptions.models import Drug, TherapeuticClass
+from prescriptions import rules as online_rules  # noqa: E402 (imports this module back; used at call time)
 
 BLOCK = "block"
 WARN = "warn"
@@ -66,13 +67,7 @@ MASS_IN_MG = {"mg": Decimal(1), "g": Decimal(1000), "ug": Decimal("0.001"), "mcg
 DOSAGE_UNITS = {"tablet", "capsule", "片", "粒"}
 
 
-# --- Days of supply -----------------------------------------------------------------------
-# 处方管理办法 (2007) art. 19: a prescription covers at most 7 days; longer for chronic
-# conditions. Internet-hospital chronic-disease refills are dispensed a month at a time (30
-# days). 长期处方管理规范（试行）(2021): up to 12 weeks for a stable chronic condition.
-DAYS_DEFAULT = 7
-DAYS_CHRONIC = 30
-DAYS_LONG_TERM = 84
+# Days of supply are an online-prescribing rule: prescriptions.rules.check_days_supply.
 
 # ICD-10 three-character categories (inclusive ranges) that count as a chronic condition,
 # after the disease list of 长期处方管理规范 and the common 门诊慢特病 list.
@@ -491,45 +486,13 @@ def check_max_daily_dose(items: Iterable[PrescribedItem]) -> list[Finding]:
     return findings
 
 
-def days_supply_limit(facts: PatientFacts, *, long_term: bool) -> int:
-    """7 days; 30 with a chronic condition on record; 84 when also flagged long-term (长期处方)."""
-    if not facts.has_chronic_condition:
-        return DAYS_DEFAULT
-    return DAYS_LONG_TERM if long_term else DAYS_CHRONIC
-
-
-def check_days_supply(facts: PatientFacts, items: Iterable[PrescribedItem], *, long_term: bool = False) -> list[Finding]:
-    """Block items supplied for longer than `days_supply_limit`, and a long-term flag without
-    a chronic condition on record (the doctor asserts stability by setting the flag)."""
-    findings = []
-    if long_term and not facts.has_chronic_condition:
-        findings.append(Finding("long_term_without_chronic_condition", BLOCK,
-                                _("A long-term prescription (长期处方) needs a chronic condition on record.")))
-    limit = days_supply_limit(facts, long_term=long_term)
-    if limit == DAYS_DEFAULT:
-        basis = _("no chronic condition on record")
-    elif limit == DAYS_CHRONIC:
-        basis = _("chronic condition on record; up to 84 days if flagged long-term")
-    else:
-        basis = _("long-term prescription for a chronic condition")
-    for item in items:
-        if item.days_supply > limit:
-            findings.append(Finding(
-                "days_supply", BLOCK,
-                _("%(days)s days of %(drug)s exceeds the %(limit)s-day limit (%(basis)s).") % {
-                    "days": item.days_supply, "drug": item.drug.display_name, "limit": limit, "basis": basis},
-                item.position, item.drug.code,
-            ))
-    return findings
-
-
 def findings_for(facts: PatientFacts, items: Sequence[PrescribedItem], *, long_term: bool = False) -> list[Finding]:
     """Every check over already-validated items; blocks first, then by item."""
     findings = [
         *check_allergies(facts, items),
         *check_renal(facts, items),
         *check_max_daily_dose(items),
-        *check_days_supply(facts, items, long_term=long_term),
+        *online_rules.check_days_supply(facts, items, long_term=long_term),
         *check_duplicates(items),
         *check_dangerous_pairs(facts, items),
     ]
