@@ -18,19 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cloudhospital.audit import stamp
+from cloudhospital.notifications import notification_send
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.models import User
 from cloudhospital.permissions import SYSTEM, require, user_or_none
 from cloudhospital.states import StateTable, actions_allowed, require_move, transition
 from consult.diagnosis import diagnosis_clean
 from consult.models import Consultation, ConsultationStatus
-from prescriptions import checks, signing
+from prescriptions import checks, rules, signing
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionStatus
 from prescriptions.selectors import signed_content
 
@@ -38,7 +38,9 @@ S = PrescriptionStatus
 PRESCRIPTION_STATES = StateTable(
     label="prescription",
     moves={
-        S.DRAFT: {S.SIGNED, S.VOIDED},
+        S.DRAFT: {S.SIGNED, S.CONFIRMING, S.VOIDED},
+        # A long-term prescription beyond 4 weeks waits for the patient (prescriptions.rules).
+        S.CONFIRMING: {S.SIGNED, S.VOIDED, S.EXPIRED},
         S.SIGNED: {S.APPROVED, S.REJECTED, S.EXPIRED},
         S.APPROVED: {S.DISPENSED, S.EXPIRED, S.VOIDED},
         S.REJECTED: set(),
@@ -50,15 +52,11 @@ PRESCRIPTION_STATES = StateTable(
 )
 TRANSITIONS = PRESCRIPTION_STATES.moves
 # A prescription that may still reach a pharmacy: the expiry task looks at these.
-LIVE_STATUSES = (S.SIGNED, S.APPROVED)
+LIVE_STATUSES = (S.CONFIRMING, S.SIGNED, S.APPROVED)
 
 # The consultation's doctor may prescribe while it is in progress and for a day after.
 PRESCRIBING_AFTER_END = timedelta(hours=24)
 REASON_MAX = 500
-
-
-def valid_days() -> timedelta:
-    return timedelta(days=settings.PRESCRIPTION_VALID_DAYS)
 
 
 @dataclass(frozen=True)
@@ -188,11 +186,8 @@ def _item_inputs(items: Sequence[ItemDraft]) -> list[checks.ItemInput]:
     ]
 
 
-def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool) -> list[checks.Finding]:
-    if len(items) > settings.PRESCRIPTION_MAX_ITEMS:
-        # 处方管理办法 art. 6: at most five medicines on one prescription.
-        raise DomainError(_("At most %(max)s items on one prescription.") % {"max": settings.PRESCRIPTION_MAX_ITEMS},
-                          code="too_many_items", field="items", kind=Kind.INVALID)
+def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool, diagnosis=None) -> list[checks.Finding]:
+    rules.items_count_check(items)
     for index, item in enumerate(items):
         for name in ("route", "instructions"):
             value = getattr(item, name)
@@ -200,7 +195,9 @@ def _items_check(*, patient, items: Sequence[ItemDraft], long_term: bool) -> lis
             if not isinstance(value, str) or len(value) > limit:
                 raise DomainError(_("At most %(limit)s characters.") % {"limit": limit}, code=f"{name}_invalid",
                                   field=f"items[{index}].{name}", kind=Kind.INVALID)
-    return checks.prescription_check(patient=patient, items=_item_inputs(items), long_term=long_term)
+    inputs = _item_inputs(items)
+    findings = checks.prescription_check(patient=patient, items=inputs, long_term=long_term)
+    return rules.online_findings(findings=findings, items=inputs, long_term=long_term, diagnosis=diagnosis)
 
 
 def _items_replace(prescription: Prescription, items: Sequence[ItemDraft], *, by) -> None:
@@ -220,18 +217,22 @@ def prescription_findings(prescription: Prescription, *, long_term: bool | None 
     (with the long-term flag as saved unless `long_term` is given)."""
     items = list(prescription.items.select_related("drug").order_by("position"))
     long_term = prescription.long_term if long_term is None else long_term
-    return checks.prescription_check(patient=prescription.patient, items=items, long_term=long_term)
+    findings = checks.prescription_check(patient=prescription.patient, items=items, long_term=long_term)
+    return rules.online_findings(findings=findings, items=items, long_term=long_term, diagnosis=prescription.diagnosis)
 
 
-def prescription_findings_for(*, patient, items: Sequence[ItemDraft], long_term: bool = False) -> list[checks.Finding]:
-    """Dry run: the findings `items` would have for `patient`, nothing saved. 400 for malformed items."""
-    return _items_check(patient=patient, items=items, long_term=long_term)
+def prescription_findings_for(*, patient, items: Sequence[ItemDraft], long_term: bool = False,
+                              diagnosis=None) -> list[checks.Finding]:
+    """Dry run: the findings `items` would have for `patient` (with `diagnosis`), nothing saved.
+    400 for malformed items."""
+    return _items_check(patient=patient, items=items, long_term=long_term, diagnosis=diagnosis)
 
 
 # --- Verbs ------------------------------------------------------------------------------
 @transaction.atomic
 def prescription_create(*, by: User, consultation: Consultation, diagnosis, items: Sequence[ItemDraft],
-                        long_term: bool = False, notes: str = "") -> Saved:
+                        long_term: bool = False, notes: str = "", validity_days: int | None = None,
+                        validity_reason: str = "") -> Saved:
     """The consultation's doctor writes a draft for the consultation's patient.
 
     Allowed while the consultation is in progress or up to 24 hours after it ended (409
@@ -246,11 +247,13 @@ def prescription_create(*, by: User, consultation: Consultation, diagnosis, item
     now = timezone.now()
     _require_prescribing_window(consultation, now)
     diagnosis = diagnosis_clean(diagnosis)
+    validity_days, validity_reason = rules.validity_clean(validity_days, validity_reason)
     patient = consultation.booking.patient
-    findings = _items_check(patient=patient, items=items, long_term=bool(long_term))
+    findings = _items_check(patient=patient, items=items, long_term=bool(long_term), diagnosis=diagnosis)
     prescription = Prescription(
         consultation=consultation, patient=patient, doctor=by, diagnosis=diagnosis, long_term=bool(long_term),
         notes=(notes or "").strip()[:500], created_at=now, updated_at=now,
+        validity_days=validity_days, validity_reason=validity_reason,
     )
     stamp(prescription, by=by, reason="draft written")
     prescription.save()
@@ -263,7 +266,7 @@ _UNSET = object()
 
 @transaction.atomic
 def prescription_update(*, by: User, prescription: Prescription, diagnosis=_UNSET, items=_UNSET,
-                        long_term=_UNSET, notes=_UNSET) -> Saved:
+                        long_term=_UNSET, notes=_UNSET, validity_days=_UNSET, validity_reason=_UNSET) -> Saved:
     """The prescribing doctor edits a draft: any of diagnosis, long-term flag, notes, and the
     items (replaced as a whole). Only drafts (409 naming the state); only the author (403).
     Validation as in `prescription_create`; the findings are those of the result."""
@@ -280,8 +283,13 @@ def prescription_update(*, by: User, prescription: Prescription, diagnosis=_UNSE
         prescription.long_term = bool(long_term)
     if notes is not _UNSET:
         prescription.notes = (notes or "").strip()[:500]
+    if validity_days is not _UNSET or validity_reason is not _UNSET:
+        prescription.validity_days, prescription.validity_reason = rules.validity_clean(
+            prescription.validity_days if validity_days is _UNSET else validity_days,
+            prescription.validity_reason if validity_reason is _UNSET else validity_reason)
     if items is not _UNSET:
-        findings = _items_check(patient=prescription.patient, items=items, long_term=prescription.long_term)
+        findings = _items_check(patient=prescription.patient, items=items, long_term=prescription.long_term,
+                                diagnosis=prescription.diagnosis)
         _items_replace(prescription, items, by=by)
     else:
         findings = prescription_findings(prescription)
@@ -308,6 +316,9 @@ def _revised(prescription: Prescription) -> bool:
 
 def _check_sign(prescription: Prescription, by, now: datetime) -> None:
     _require_author(by, prescription)
+    if prescription.status == S.CONFIRMING:  # signed already; CONFIRMING -> SIGNED is the patient's move
+        raise DomainError(_("The prescription is %(status)s; only a draft can be signed.") % {"status": prescription.status},
+                          code="invalid_transition", kind=Kind.CONFLICT)
     require_move(prescription, S.SIGNED, table=PRESCRIPTION_STATES)
     if prescription.previous_id is None:
         _require_prescribing_window(prescription.consultation, now)
@@ -338,8 +349,18 @@ def _check_void(prescription: Prescription, by, now: datetime) -> None:
     require_move(prescription, S.VOIDED, table=PRESCRIPTION_STATES)
 
 
+def _check_confirm(prescription: Prescription, by, now: datetime) -> None:
+    require("prescriptions.confirm", by, prescription, code="not_the_patient",
+            message=_("Only the patient, or a family member acting for them, may confirm this prescription."))
+    if prescription.status != S.CONFIRMING:
+        raise DomainError(_("The prescription is %(status)s; only one awaiting the patient's confirmation can be "
+                            "confirmed.") % {"status": prescription.status}, code="invalid_transition", kind=Kind.CONFLICT)
+    prescription_check_valid(prescription, now=now)
+
+
 PRESCRIPTION_ACTIONS = {
     "sign": _check_sign,
+    "confirm": _check_confirm,
     "approve": _check_approve,
     "reject": _check_reject,
     "revise": _check_revise,
@@ -360,9 +381,11 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
     needs a written reason in `overrides` keyed by the finding's key (422
     `override_reason_required`); the reasons are stored. The canonical content (patient,
     doctor, items, diagnosis, issue time) is signed with the doctor's Ed25519 key; the
-    signature, key id, content hash and content are stored, and the prescription expires
-    PRESCRIPTION_VALID_DAYS after signing unless dispensed. 403 for anyone but the author,
-    409 naming the state when it is not a draft.
+    signature, key id, content hash and content are stored, and the prescription expires at
+    the end of its `validity_days` (prescriptions.rules.expiry_for) unless dispensed. A
+    long-term prescription beyond 4 weeks goes to `confirming` (the family is told) instead of
+    the review queue (prescriptions.rules.needs_patient_confirmation). 403 for anyone but the
+    author, 409 naming the state when it is not a draft.
     """
     prescription = _locked(prescription)
     now = timezone.now()
@@ -372,16 +395,41 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
             isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
         raise DomainError(_("Overrides are {finding key: reason}."), code="overrides_invalid", field="overrides", kind=Kind.INVALID)
     accepted = checks.overrides_validate(findings=findings, reasons=overrides or {})
+    prescription.validity_days, prescription.validity_reason = rules.validity_clean(
+        prescription.validity_days, prescription.validity_reason)
     prescription.issued_at = prescription.signed_at = now
-    prescription.expires_at = now + valid_days()
+    prescription.expires_at = rules.expiry_for(signed_at=now, validity_days=prescription.validity_days)
     content = signing.canonical_content(signed_content(prescription))
     key_id, signature = signing.content_sign(signer=by, content=content)
     prescription.key_id, prescription.signature = key_id, signature
     prescription.content_hash = content_hash(content)
     prescription.signed_content = content
     prescription.override_reasons = accepted
-    _transition(prescription, S.SIGNED, by=by, reason="signed", now=now)
+    if rules.needs_patient_confirmation(prescription):
+        _transition(prescription, S.CONFIRMING, by=by, reason="signed; awaiting the patient's confirmation", now=now)
+        notification_send(
+            key=f"prescription:{prescription.pk}:confirm", patient=prescription.patient, kind="prescription_confirm",
+            title=_("Please confirm the long-term prescription"),
+            body=_("Dr. %(doctor)s wrote a long-term prescription of more than four weeks; it goes to the pharmacist "
+                   "once you confirm it.") % {"doctor": prescription.doctor.full_name},
+            data={"prescription": prescription.pk},
+        )
+    else:
+        _transition(prescription, S.SIGNED, by=by, reason="signed", now=now)
     return Saved(prescription, findings)
+
+
+@transaction.atomic
+def prescription_confirm(*, by: User, prescription: Prescription) -> Prescription:
+    """The patient, or a proxy acting for them, confirms a long-term prescription beyond 4 weeks
+    (长期处方管理规范（试行）): confirming -> signed, into the review queue; who and when are kept.
+    403 `not_the_patient` for anyone else, 409 naming the state when it is not awaiting
+    confirmation, `prescription_expired` past its validity."""
+    prescription = _locked(prescription)
+    now = timezone.now()
+    _check_confirm(prescription, by, now)
+    prescription.patient_confirmed_by, prescription.patient_confirmed_at = by, now
+    return _transition(prescription, S.SIGNED, by=by, reason="long-term prescription confirmed by the patient", now=now)
 
 
 @transaction.atomic
@@ -396,6 +444,7 @@ def prescription_approve(*, by: User, prescription: Prescription, reason: str = 
     _check_approve(prescription, by, now)
     prescription.reviewed_by, prescription.reviewed_at = by, now
     prescription.review_reason = (reason or "").strip()[:REASON_MAX]
+    rules.review_sign(prescription, by=by, decision=S.APPROVED)
     return _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
 
 
@@ -409,6 +458,7 @@ def prescription_reject(*, by: User, prescription: Prescription, reason: str) ->
     now = timezone.now()
     _check_reject(prescription, by, now)
     prescription.reviewed_by, prescription.reviewed_at, prescription.review_reason = by, now, reason
+    rules.review_sign(prescription, by=by, decision=S.REJECTED)
     return _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
 
 

@@ -70,6 +70,14 @@ def prescriptions_visible_to(user) -> QuerySet[Prescription]:
 
 
 @rules.predicate
+def acts_for_prescription_patient(user, prescription) -> bool:
+    """The patient's own login or a proxy acting for them (confirming a long-term prescription)."""
+    if prescription is None or not isinstance(user, User) or not is_signed_in(user):
+        return False
+    return patients_managed_by(user).filter(pk=prescription.patient_id).exists()
+
+
+@rules.predicate
 def manages_signing_keys_of(user, doctor) -> bool:
     """The doctor themselves, an admin of their hospital, or a superuser (key rotation, revocation)."""
     if doctor is None or not is_signed_in(user):
@@ -87,3 +95,4 @@ rules.add_perm("prescriptions.run_checks", is_prescriber | is_review_pharmacist)
 rules.add_perm("prescriptions.review", is_review_pharmacist)
 rules.add_perm("prescriptions.dispense", is_dispenser)
 rules.add_perm("prescriptions.expire", is_system)
+rules.add_perm("prescriptions.confirm", acts_for_prescription_patient)  # 长期处方 beyond 4 weeks

@@ -140,23 +140,24 @@ def _key_create(doctor: User, *, by, reason: str) -> SigningKey:
     return key
 
 
-def _lock_doctor(doctor: User) -> User:
+def _lock_doctor(doctor: User, roles: tuple[str, ...] = (Role.DOCTOR,)) -> User:
     # Lock the doctor's row so two first signatures at once cannot both create a key.
     locked = User.objects.select_for_update().get(pk=doctor.pk)
-    if locked.role != Role.DOCTOR or not locked.is_active:
+    if locked.role not in roles or not locked.is_active:
         raise DomainError(_("Only an active doctor has a signing key."), code="not_a_doctor", field="doctor", kind=Kind.FORBIDDEN)
     return locked
 
 
 # --- Key life -------------------------------------------------------------------------------
-def signing_key_current(*, doctor: User) -> SigningKey:
-    """The doctor's current signing key, created on first use.
+def signing_key_current(*, doctor: User, roles: tuple[str, ...] = (Role.DOCTOR,)) -> SigningKey:
+    """The doctor's current signing key, created on first use. `roles` widens who may hold
+    one: a review pharmacist signs their review decision (prescriptions.rules.review_sign).
 
-    Raises DomainError 403 `not_a_doctor` for anyone but an active doctor, and
+    Raises DomainError 403 `not_a_doctor` for anyone but an active user of `roles`, and
     ImproperlyConfigured when no PRESCRIPTION_SIGNING_SECRET is configured.
     """
     with transaction.atomic():
-        doctor = _lock_doctor(doctor)
+        doctor = _lock_doctor(doctor, roles)
         key = SigningKey.objects.filter(doctor=doctor, retired_at__isnull=True, revoked_at__isnull=True).first()
         return key or _key_create(doctor, by=doctor, reason="signing key created on first use")
 
@@ -203,14 +204,14 @@ def signing_key_revoke(*, key: SigningKey, by: User, reason: str) -> SigningKey:
 
 
 # --- Sign and verify ------------------------------------------------------------------------
-def content_sign(*, signer: User, content) -> tuple[str, str]:
+def content_sign(*, signer: User, content, roles: tuple[str, ...] = (Role.DOCTOR,)) -> tuple[str, str]:
     """Sign canonical_json(content) with the signer's current key: (key_id, base64 signature).
 
-    Raises DomainError 403 `not_a_doctor` when the signer is not an active doctor, and
-    TypeError for content that has no canonical form (see canonical_json).
+    Raises DomainError 403 `not_a_doctor` when the signer is not an active doctor (or user of
+    `roles`), and TypeError for content that has no canonical form (see canonical_json).
     """
     payload = canonical_json(content)
-    key = signing_key_current(doctor=signer)
+    key = signing_key_current(doctor=signer, roles=roles)
     signature = _private_key(key).sign(payload)
     return key.key_id, base64.b64encode(signature).decode("ascii")
 
