@@ -19,6 +19,7 @@ from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
 from cloudhospital.states import StateTable, actions_allowed, require_move, transition
 from consult import booking as booking_rules
+from consult import follow_up, young_children
 from consult import records
 from consult.diagnosis import diagnosis_clean
 from consult.models import (
@@ -107,7 +108,7 @@ def _check_end(consultation: Consultation, by, now: datetime) -> None:
     _check_booking_move("complete", consultation, by, now)
 
 
-CONSULTATION_ACTIONS = {"admit": _check_admit, "end": _check_end}
+CONSULTATION_ACTIONS = {"admit": _check_admit, "end": _check_end, "confirm_follow_up": follow_up.confirm_check}
 
 
 def consultation_allowed_actions(consultation: Consultation, *, actor, at: datetime | None = None) -> list[str]:
@@ -131,14 +132,17 @@ def consultation_open(*, by, booking: Booking) -> Consultation:
 
 
 @transaction.atomic
-def consultation_admit(*, by, consultation: Consultation) -> Consultation:
+def consultation_admit(*, by, consultation: Consultation, guardian_present: bool = False) -> Consultation:
     """The doctor lets the waiting patient in: waiting -> in_progress, booking -> in_consult.
 
-    Only the booking's doctor (403); only from the waiting room (409 naming the state).
+    Only the booking's doctor (403); only from the waiting room (409 naming the state). A
+    child under ONLINE_CARE_GUARDIAN_AGE needs `guardian_present` confirmed by the doctor
+    (422 `guardian_not_confirmed`; consult.young_children).
     """
     consultation = _locked(consultation)
     now = timezone.now()
     _check_admit(consultation, by, now)
+    young_children.admission_guardian_confirm(consultation, by=by, now=now, guardian_present=guardian_present)
     booking_rules.booking_start(by=by, booking=consultation.booking)
     consultation.admitted_at = consultation.started_at = now
     transition(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES, by=by, reason="patient admitted", now=now)
@@ -209,12 +213,14 @@ def consultation_end(*, by, consultation: Consultation, **advice) -> Consultatio
 
 
 @transaction.atomic
-def consultation_refer_offline(*, by, consultation: Consultation, reason: str) -> Consultation:
+def consultation_refer_offline(*, by, consultation: Consultation, reason: str, department: str = "") -> Consultation:
     """The doctor finds the case unfit for online follow-up and ends the consultation,
     referring the patient to an in-person visit: in_progress -> ended, booking completed,
     outcome `referred_offline`, the reason kept on the record for the family and the
     history. Same checks as consultation_end (403 not the doctor, 409 naming the state);
-    a blank reason is a 400 naming `reason`."""
+    a blank reason is a 400 naming `reason`, a blank suggested department one naming
+    `department` (consult.follow_up). The family is told (consult.follow_up.referral_notify),
+    and no prescription can be written in the consultation afterwards."""
     consultation = _locked(consultation)
     now = timezone.now()
     _check_end(consultation, by, now)
@@ -225,8 +231,11 @@ def consultation_refer_offline(*, by, consultation: Consultation, reason: str) -
     if len(reason) > REFERRAL_REASON_MAX:
         raise DomainError(_("Keep the reason under %(max)s characters.") % {"max": REFERRAL_REASON_MAX},
                           code="invalid", field="reason", kind=Kind.INVALID)
+    consultation.referral_department = follow_up.referral_department_clean(department)
     consultation.referral_reason = reason
-    return _close(consultation, by=by, now=now, outcome=ConsultationOutcome.REFERRED_OFFLINE, reason="referred offline")
+    consultation = _close(consultation, by=by, now=now, outcome=ConsultationOutcome.REFERRED_OFFLINE, reason="referred offline")
+    follow_up.referral_notify(consultation)
+    return consultation
 
 
 def _close(consultation: Consultation, *, by, now: datetime, outcome: str, reason: str) -> Consultation:

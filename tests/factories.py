@@ -82,6 +82,9 @@ class ConditionFactory(factory.django.DjangoModelFactory):
     icd10_code = "I10"
     name = "Essential hypertension"
     onset_date = date(2006, 4, 1)
+    # Diagnosed in person, so an online consult may follow it up (consult.follow_up).
+    diagnosed_institution = "宁波市第一医院"
+    diagnosed_on = date(2006, 4, 1)
 
 
 class AllergyFactory(factory.django.DjangoModelFactory):
@@ -305,7 +308,8 @@ class BookingFactory(factory.django.DjangoModelFactory):
 
 
 class ConsultationFactory(factory.django.DjangoModelFactory):
-    """An ended consultation of a booking (written directly)."""
+    """An ended consultation of a booking (written directly), confirmed by its doctor as a
+    follow-up (of the patient's first active condition, if any), so prescriptions rest on it."""
 
     class Meta:
         model = "consult.Consultation"
@@ -313,6 +317,9 @@ class ConsultationFactory(factory.django.DjangoModelFactory):
     booking = factory.SubFactory(BookingFactory, status="completed")
     status = "ended"
     ended_at = factory.LazyFunction(timezone.now)
+    follow_up_condition = factory.LazyAttribute(lambda o: o.booking.patient.conditions.filter(status="active").first())
+    follow_up_confirmed_by = factory.LazyAttribute(lambda o: o.booking.slot.doctor.user)
+    follow_up_confirmed_at = factory.LazyFunction(timezone.now)
 
 
 class ApprovedPrescriptionFactory(factory.django.DjangoModelFactory):

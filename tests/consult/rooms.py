@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from consult import consultation as consult_rules
+from consult import follow_up
 from consult.models import Booking, BookingStatus, Clinic, Consultation, Doctor, Hospital, Patient, Slot
 from tests.factories import ConditionFactory, DependantFactory, PatientFactory, UserFactory
 
@@ -20,17 +21,23 @@ class Room:
     consultation: Consultation | None
 
 
-def make_room(*, starts_in=timedelta(minutes=10), checked_in=True, open_consultation=True) -> Room:
+def make_room(*, starts_in=timedelta(minutes=10), checked_in=True, open_consultation=True,
+              confirm_follow_up=True) -> Room:
+    """With `confirm_follow_up`, the doctor confirms in the waiting room that the visit follows
+    up the patient's hypertension, diagnosed offline (consult.follow_up), so it may end in a
+    prescription."""
     hospital, _ = Hospital.objects.get_or_create(name="宁波市第一医院")
     clinic, _ = Clinic.objects.get_or_create(hospital=hospital, name="高血压云诊室", defaults={"specialty": "cardiology"})
     doctor_user = UserFactory(role="doctor", full_name="陈晓敏 Chen Xiaomin")
     doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, licence_number=f"LIC{doctor_user.pk:08d}", verified=True)
     daughter = PatientFactory()
     patient = DependantFactory(proxy=daughter.account)
-    ConditionFactory(patient=patient, icd10_code="I10")
+    hypertension = ConditionFactory(patient=patient, icd10_code="I10")
     start = timezone.now() + starts_in
     slot = Slot.objects.create(doctor=doctor, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=15), capacity=5, booked=1, fee=50)
     status = BookingStatus.CHECKED_IN if checked_in else BookingStatus.BOOKED
     booking = Booking.objects.create(patient=patient, slot=slot, queue_number=1, status=status, reason="复诊 follow-up", booked_by=daughter.account)
     consultation = consult_rules.consultation_open(by=doctor_user, booking=booking) if open_consultation else None
+    if consultation is not None and confirm_follow_up:
+        consultation = follow_up.follow_up_confirm(by=doctor_user, consultation=consultation, condition=hypertension)
     return Room(doctor_user, doctor, patient, daughter.account, booking, consultation)
