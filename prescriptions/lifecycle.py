@@ -29,6 +29,7 @@ from cloudhospital.models import User
 from cloudhospital.permissions import SYSTEM, require, user_or_none
 from cloudhospital.states import StateTable, actions_allowed, require_move, transition
 from consult.diagnosis import diagnosis_clean
+from consult.follow_up import require_prescribing_allowed
 from consult.models import Consultation, ConsultationStatus
 from prescriptions import checks, rules, signing
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionStatus
@@ -246,6 +247,7 @@ def prescription_create(*, by: User, consultation: Consultation, diagnosis, item
     _require_prescriber(by, consultation)
     now = timezone.now()
     _require_prescribing_window(consultation, now)
+    require_prescribing_allowed(consultation)  # 互联网诊疗管理办法（试行）: only in a confirmed follow-up
     diagnosis = diagnosis_clean(diagnosis)
     validity_days, validity_reason = rules.validity_clean(validity_days, validity_reason)
     patient = consultation.booking.patient
@@ -390,6 +392,7 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
     prescription = _locked(prescription)
     now = timezone.now()
     _check_sign(prescription, by, now)
+    require_prescribing_allowed(prescription.consultation)  # 互联网诊疗管理办法（试行）: only in a confirmed follow-up
     findings = prescription_findings(prescription)
     if overrides is not None and not (isinstance(overrides, Mapping) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in overrides.items())):
