@@ -108,7 +108,7 @@ def _check_end(consultation: Consultation, by, now: datetime) -> None:
     _check_booking_move("complete", consultation, by, now)
 
 
-CONSULTATION_ACTIONS = {"admit": _check_admit, "end": _check_end, "confirm_follow_up": follow_up.confirm_check}
+CONSULTATION_ACTIONS = {"admit": _check_admit, "end": _check_end, "confirm-follow-up": follow_up.confirm_check}
 
 
 def consultation_allowed_actions(consultation: Consultation, *, actor, at: datetime | None = None) -> list[str]:

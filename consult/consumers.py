@@ -183,7 +183,8 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
                     "chat_not_relayed", "Saved, but the others in the room did not get it; they will see it when they "
                     "reconnect."), "message_id": stored.pk})
         elif kind == "admit":
-            await _call(consult_rules.consultation_admit, by=self.user, consultation=self.consultation)
+            await _call(consult_rules.consultation_admit, by=self.user, consultation=self.consultation,
+                        guardian_present=message["guardian_present"])
         elif kind == "end":
             await _call(consult_rules.consultation_end, by=self.user, consultation=self.consultation)
 

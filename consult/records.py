@@ -23,6 +23,7 @@ from cloudhospital.identity import IdentityError, normalise_mobile, parse_reside
 from cloudhospital.models import Role
 from cloudhospital.permissions import require
 from consult.diagnosis import icd10_clean
+from consult.follow_up import offline_diagnosis_clean
 from consult.models import (
     Allergy,
     Condition,
@@ -226,13 +227,18 @@ def _check_onset(onset_date, birth_date) -> None:
 
 
 @transaction.atomic
-def condition_add(*, by, patient: Patient, icd10_code: str, name: str = "", onset_date=None, status: str = "active") -> Condition:
-    """Add a diagnosis to the problem list."""
+def condition_add(*, by, patient: Patient, icd10_code: str, name: str = "", onset_date=None, status: str = "active",
+                  diagnosed_institution: str = "", diagnosed_on=None) -> Condition:
+    """Add a diagnosis to the problem list, with where and when it was diagnosed in person
+    if known (consult.follow_up: what an online follow-up rests on)."""
     _require_record_writer(by, patient)
     code = icd10_clean(icd10_code)
     _check_onset(onset_date, patient.birth_date)
+    offline = offline_diagnosis_clean({"diagnosed_institution": diagnosed_institution, "diagnosed_on": diagnosed_on},
+                                      birth_date=patient.birth_date)
     condition = Condition(
-        patient=patient, icd10_code=code, name=name.strip() or code, onset_date=onset_date, status=status, recorded_by=by
+        patient=patient, icd10_code=code, name=name.strip() or code, onset_date=onset_date, status=status, recorded_by=by,
+        **offline,
     )
     stamp(condition, by=by, reason="condition added")
     condition.save()
@@ -247,6 +253,7 @@ def condition_update(*, by, condition: Condition, **changes) -> Condition:
         changes["icd10_code"] = icd10_clean(changes["icd10_code"])
     if "onset_date" in changes:
         _check_onset(changes["onset_date"], condition.patient.birth_date)
+    offline_diagnosis_clean(changes, birth_date=condition.patient.birth_date)
     for field, value in changes.items():
         setattr(condition, field, value)
     stamp(condition, by=by, reason="condition changed")

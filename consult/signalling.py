@@ -95,6 +95,10 @@ def parse_client_message(text: str | None, data: bytes | None = None) -> dict:
         if not isinstance(chat, str) or not chat.strip() or len(chat) > MAX_CHAT_CHARS:
             raise ProtocolError("invalid_message", f'"chat" needs a "text" of 1 to {MAX_CHAT_CHARS} characters.')
         return {"type": kind, "text": chat.strip()}
+    if kind == "admit":
+        # For a child under ONLINE_CARE_GUARDIAN_AGE the doctor confirms a guardian is present
+        # (consult.young_children); anything but true is no confirmation.
+        return {"type": kind, "guardian_present": message.get("guardian_present") is True}
     return {"type": kind}
 
 

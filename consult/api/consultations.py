@@ -14,6 +14,7 @@ from cloudhospital.api.actions import allowed_actions_field
 from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import StrictSerializer
 from consult import consultation as consult_rules
+from consult import follow_up
 from consult import signalling
 from consult.models import ChatMessage, Consultation, ConsultationOutcome
 from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
@@ -43,7 +44,8 @@ class ConsultationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "booking", "booking_status", "patient", "doctor", "slot_starts_at", "status", "your_role",
             "admitted_at", "started_at", "ended_at", "chief_complaint", "notes", "diagnosis", "follow_up_advice",
-            "follow_up_interval_days", "outcome", "referral_reason", "allowed_actions",
+            "follow_up_interval_days", "outcome", "referral_reason", "referral_department", "follow_up_condition",
+            "follow_up_confirmed_at", "guardian_confirmed_at", "allowed_actions",
         ]
         read_only_fields = fields
 
@@ -83,6 +85,13 @@ class ConsultationRecordSerializer(StrictSerializer):
 class ConsultationReferSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=consult_rules.REFERRAL_REASON_MAX, allow_blank=True,
                                    help_text="Why the patient should be seen in person; the family reads it.")
+    department = serializers.CharField(max_length=follow_up.DEPARTMENT_MAX, allow_blank=True, required=False,
+                                       help_text="The department the patient should visit in person (required).")
+
+
+class FollowUpConfirmSerializer(StrictSerializer):
+    condition = serializers.IntegerField(
+        min_value=1, help_text="The patient's active condition, diagnosed offline, that this visit follows up.")
 
 
 class ChatMessageSerializer(serializers.ModelSerializer):
@@ -155,7 +164,20 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data = ConsultationReferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.render(consult_rules.consultation_refer_offline(
-            by=request.user, consultation=self.get_object(), reason=data.validated_data["reason"]))
+            by=request.user, consultation=self.get_object(), reason=data.validated_data["reason"],
+            department=data.validated_data.get("department", "")))
+
+    @extend_schema(request=FollowUpConfirmSerializer, responses={200: ConsultationSerializer},
+                   summary="Doctor confirms the visit follows up a condition diagnosed offline")
+    @action(detail=True, methods=["post"], url_path="confirm-follow-up")
+    @refuses("not_the_doctor", "invalid_transition", "unknown_condition", "offline_diagnosis_missing")
+    def confirm_follow_up(self, request, pk=None):
+        """互联网诊疗管理办法（试行）: online care is for follow-up visits only; without this
+        confirmation no prescription is written in the consultation (consult.follow_up)."""
+        data = FollowUpConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.render(follow_up.follow_up_confirm(
+            by=request.user, consultation=self.get_object(), condition=data.validated_data["condition"]))
 
     @extend_schema(
         request=None,

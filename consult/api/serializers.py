@@ -1,11 +1,13 @@
 """Shapes of patients and health-record entries on the wire."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from cloudhospital.api.serializers import MaskedIdNumberField, StrictModelSerializer, StrictSerializer
 from consult.models import (
     Allergy,
     Condition,
+    ConditionEvidence,
     Medication,
     Observation,
     ObservationKind,
@@ -81,6 +83,20 @@ class DiagnosisOutSerializer(serializers.Serializer):
         return icd10_display_name(entry["code"], entry.get("name", ""))
 
 
+class ConditionEvidenceSerializer(serializers.ModelSerializer):
+    """An evidence file of the offline diagnosis; `file_url` opens it (access-logged)."""
+
+    file_url = serializers.SerializerMethodField()
+
+    def get_file_url(self, evidence) -> str:
+        return reverse("condition-evidence-file", kwargs={"patient_pk": evidence.condition.patient_id, "pk": evidence.pk})
+
+    class Meta:
+        model = ConditionEvidence
+        fields = ["id", "condition", "kind", "content_type", "size", "original_name", "uploaded_at", "file_url"]
+        read_only_fields = fields
+
+
 class ConditionSerializer(RecordedBySerializer):
     name_en = serializers.SerializerMethodField(help_text="English name of a catalogued code, else empty.")
     display_name = serializers.SerializerMethodField(help_text="The name in the request's language.")
@@ -93,8 +109,8 @@ class ConditionSerializer(RecordedBySerializer):
 
     class Meta:
         model = Condition
-        fields = ["id", "icd10_code", "name", "name_en", "display_name", "onset_date", "status", "recorded_by",
-                  "recorded_at"]
+        fields = ["id", "icd10_code", "name", "name_en", "display_name", "onset_date", "status",
+                  "diagnosed_institution", "diagnosed_on", "recorded_by", "recorded_at"]
         read_only_fields = ["id", "recorded_by", "recorded_at"]
         extra_kwargs = {"name": {"required": False}}
 

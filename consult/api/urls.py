@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from consult.api import accounts, bookings, consultations, directory, patients, schedules
+from consult.api import evidence
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -35,4 +36,9 @@ urlpatterns = [
     path("patients/<int:patient_pk>/observations/<int:pk>/entered-in-error/",
          patients.ObservationViewSet.as_view({"post": "entered_in_error"}), name="observation-entered-in-error"),
     path("doctor/worklist/", bookings.WorklistView.as_view(), name="doctor-worklist"),
+    # The offline diagnosis's evidence files (consult.follow_up).
+    path("patients/<int:patient_pk>/conditions/<int:condition_pk>/evidence/", evidence.ConditionEvidenceView.as_view(),
+         name="condition-evidence"),
+    path("patients/<int:patient_pk>/evidence/<int:pk>/file/", evidence.ConditionEvidenceFileView.as_view(),
+         name="condition-evidence-file"),
 ]
