@@ -36,6 +36,9 @@ class ReferOfflineForm(forms.Form):
     reason = forms.CharField(label=_("Why an in-person visit is needed"), max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}),
                              error_messages={"required": _("Say why the patient should be seen in person; the family will read it.")})
+    department = forms.CharField(label=_("Department to visit in person"), max_length=80,
+                                 widget=forms.TextInput(attrs={"placeholder": _("e.g. Cardiology outpatients")}),
+                                 error_messages={"required": _("Name the department the patient should visit in person.")})
 
 
 class ScheduleTemplateForm(forms.Form):

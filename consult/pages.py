@@ -31,6 +31,7 @@ from cloudhospital.pinyin import matches
 from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
 from consult.doctor_forms import FOLLOW_UP_CHOICES, EndVisitForm, ReferOfflineForm
+from consult import follow_up_pages
 from consult.icd10 import ICD10_NAMES
 from consult.models import Booking, BookingStatus, Doctor
 from consult.permissions import consultation_role, consultations_visible_to
@@ -185,6 +186,7 @@ def _render_room(request, consultation, *, end_form=None, refer_form=None, statu
                 "follow_up_interval_days": consultation.follow_up_interval_days}),
             refer_form=refer_form or ReferOfflineForm(),
             follow_up_label=dict(FOLLOW_UP_CHOICES).get(str(consultation.follow_up_interval_days or "")),
+            **follow_up_pages.room_context(consultation),
         )
     return render(request, "consult/room.html", context, status=status)
 
@@ -223,6 +225,7 @@ def doctor_chart(request, consultation_id: int):
     except DomainError:
         return render(request, "consult/doctor/_chart.html", {"consultation": consultation, "unavailable": True})
     summary = record_summary(patient)
+    summary["conditions"] = follow_up_pages.evidence_attach(summary["conditions"])  # the offline diagnosis's files
     egfr = summary["latest_egfr"]
     stale_days = _egfr_stale_days()
     egfr_age = (timezone.now() - egfr.measured_at).days if egfr else None
@@ -274,8 +277,8 @@ def doctor_end_visit(request, consultation_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def doctor_refer_offline(request, consultation_id: int):
-    """End the visit referring the patient to an in-person visit, with the reason
-    (consult.consultation.consultation_refer_offline)."""
+    """End the visit referring the patient to an in-person visit, with the reason and the
+    suggested department (consult.consultation.consultation_refer_offline); the family is told."""
     consultation = _doctors_consultation(request, consultation_id, purpose="consultation_refer_offline")
     if request.method == "GET":  # a reload after a refused form: back to the room
         return redirect("consult-room", consultation_id=consultation.pk)
@@ -283,7 +286,8 @@ def doctor_refer_offline(request, consultation_id: int):
     if form.is_valid():
         try:
             consult_rules.consultation_refer_offline(by=request.user, consultation=consultation,
-                                                     reason=form.cleaned_data["reason"])
+                                                     reason=form.cleaned_data["reason"],
+                                                     department=form.cleaned_data["department"])
         except DomainError as exc:
             refusal_into_form(form, exc)
         else:

@@ -25,6 +25,7 @@ from cloudhospital.errors import DomainError
 from cloudhospital.web import refusal_into_form, safe_next
 from consult import records
 from consult.acting import act_for, acting_context, acting_for
+from consult.follow_up_pages import record_conditions
 from consult.models import Observation, ObservationKind, ObservationSource
 from consult.permissions import patients_managed_by
 from consult.record_chart import bp_chart
@@ -135,9 +136,11 @@ def family_dependant_add(request):
 # --- The health record of the patient acted for -----------------------------------------
 
 
-def _record_page(request, patient, *, reading_form=None, error_form=None, error_for=None, status=200):
+def _record_page(request, patient, *, reading_form=None, error_form=None, error_for=None, offline_form=None,
+                 offline_for=None, status=200):
     """The record page of `patient` (already read through record_for): the entries to read,
-    the reading form, the 30-day trend and the recent readings with their marks."""
+    the reading form, the 30-day trend and the recent readings with their marks, and each
+    condition's offline diagnosis and evidence (consult.follow_up_pages)."""
     today = timezone.localdate()
     trend = bp_trend(patient, date_from=today - timedelta(days=TREND_DAYS - 1), date_to=today)
     readings = list(patient.observations.filter(kind=ObservationKind.BLOOD_PRESSURE).order_by("-measured_at", "-id")
@@ -149,7 +152,7 @@ def _record_page(request, patient, *, reading_form=None, error_form=None, error_
     summary = record_summary(patient, bp_readings=0)  # the record's entries, as the API's summary has them
     return render(request, "consult/record/record.html", {
         "patient": patient,
-        "conditions": summary["conditions"],
+        **record_conditions(summary["conditions"], offline_form=offline_form, offline_for=offline_for),
         "allergies": summary["allergies"],
         "medications": summary["medications"],
         "labs": [lab for lab in (summary["latest_egfr"], summary["latest_creatinine"]) if lab is not None],

@@ -223,7 +223,8 @@
     history.results.forEach((m) => showChat(m.sender, m.role, m.text));
     connect();
     if (cfg.role === "doctor") {
-      $("admit").onclick = () => send({ type: "admit" });
+      // A young child: the doctor's confirmation that a guardian is present goes with the admission.
+      $("admit").onclick = () => send({ type: "admit", guardian_present: Boolean($("guardian-present") && $("guardian-present").checked) });
       $("end").onclick = () => { if (confirm(t("confirmEnd"))) send({ type: "end" }); };
       $("notes-form").onsubmit = saveNotes;
       $("icd10-results").addEventListener("click", pickDiagnosis);
