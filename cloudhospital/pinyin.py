@@ -36,3 +36,10 @@ def matches(query: str, *names: str) -> bool:
         if needle.isascii() and any(needle in spelling for spelling in initials(name)):
             return True
     return False
+
+
+def usual_initials(text: str) -> str:
+    """The initials of `text`'s usual reading, one spelling (pypinyin's phrase dictionary picks
+    a heteronym's reading from its context: 重组 is "cz"): the search key a row stores."""
+    letters = pinyin(text.replace(" ", ""), style=Style.FIRST_LETTER, errors=lambda chars: list(chars))
+    return "".join(readings[0].lower() for readings in letters if readings)

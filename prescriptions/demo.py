@@ -1,52 +1,21 @@
-"""Demo formulary and the hospital's review pharmacist. Idempotent: each drug is upserted
-by its code and the pharmacist by phone, so running it twice changes nothing and running it
-after editing formulary.py updates the rows in place."""
+"""Demo formulary and the hospital's review pharmacist. Idempotent: the formulary file is
+upserted by code (prescriptions.formulary.formulary_load) and the pharmacist by phone, so
+running it twice changes nothing and running it after editing formulary.yaml updates the rows
+in place."""
 
-from decimal import Decimal
-
-from cloudhospital.audit import stamp
 from cloudhospital.models import Role, User
-from prescriptions.formulary import FORMULARY
+from prescriptions.formulary import FORMULARY_CODES, formulary_load
 from prescriptions.models import Drug
-
-_DECIMAL_FIELDS = {
-    "strength", "usual_daily_dose", "max_daily_dose", "renal_contraindicated_below", "renal_cap_below",
-    "renal_max_daily_dose", "renal_reduce_below", "renal_reduced_max_daily_dose",
-}
-
-
-def _values(entry: dict) -> dict:
-    return {
-        name: (Decimal(value) if name in _DECIMAL_FIELDS and value is not None else value)
-        for name, value in entry.items()
-        if name != "code"
-    }
 
 
 def seed(*, by=None, stdout=None, password: str | None = None) -> dict:
-    """Upsert every formulary entry by code; only rows whose values differ are saved (and get a history row)."""
-    existing = {drug.code: drug for drug in Drug.objects.filter(code__in=[e["code"] for e in FORMULARY])}
-    created = updated = 0
-    drugs = {}
-    for entry in FORMULARY:
-        values = _values(entry)
-        drug = existing.get(entry["code"])
-        if drug is None:
-            drug = Drug(code=entry["code"], **values)
-            created += 1
-        elif any(getattr(drug, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(drug, name, value)
-            updated += 1
-        else:
-            drugs[drug.code] = drug
-            continue
-        stamp(drug, by=by, reason="formulary seed")
-        drug.full_clean()
-        drug.save()
-        drugs[drug.code] = drug
+    """Load the formulary file; other drugs in the database are left as they are (removing a
+    code is `manage.py load_formulary`'s job)."""
+    report = formulary_load(by=by, deactivate_missing=False)
+    drugs = {drug.code: drug for drug in Drug.objects.filter(code__in=FORMULARY_CODES)}
     if stdout:
-        stdout.write(f"  formulary: {len(drugs)} drugs ({created} new, {updated} updated)")
+        stdout.write(f"  formulary {report.version}: {len(drugs)} drugs ({len(report.created)} new, "
+                     f"{len(report.updated)} updated)")
     return {"drugs": drugs, "review_pharmacist": review_pharmacist_seed(password=password, stdout=stdout)}
 
 

@@ -1,133 +1,319 @@
-"""The demo formulary: common antihypertensives plus the medicines an elderly hypertensive
-patient is most often also given. Doses are mg per day for adults.
+"""The formulary (药品目录): `prescriptions/knowledge/formulary.yaml`, validated and loaded.
 
-Sources (product labels / 说明书 and guidelines, named in each entry's `source_note`):
-- NMPA-approved Chinese labels of the originator products (络活喜, 拜新同, 科素亚, 代文, 安博维,
-  洛汀新, 倍他乐克缓释片, 格华止, 立普妥, 拜阿司匹灵, 芬必得, 可定, 康忻, 美卡素, 波立维, 达美康缓释片,
-  雅施达, 纳催离) and the US FDA labels where the Chinese label gives no maximum.
-- KDIGO 2012 CKD guideline (drug-dosing recommendations, ch. 4.4) and KDIGO 2020 Diabetes in
-  CKD; 二甲双胍临床应用专家共识 (2018); 中国高血压防治指南 (2018); AGS Beers Criteria (2023).
+The data file is the one place a drug's doses, renal steps, classes and legal class are
+written; a change to it is a reviewable diff with a new `version` (docs/formulary.md). This
+module reads it (`formulary_read`), refuses a bad entry naming its code and field
+(`formulary_validate`), and upserts it into `Drug` by code (`formulary_load`): changed rows are
+saved with a history row, codes no longer in the file are deactivated, never deleted (signed
+prescriptions reference them). `manage.py load_formulary`, migration 0008 and the demo seed call
+`formulary_load`; the checks record `formulary_version()` on each prescription.
 
-Renal thresholds are eGFR in mL/min/1.73m2. A contraindication blocks the prescription; a
-cap only warns (the doctor may override it with a written reason).
+Sources are named in each entry's `source` (product labels / 说明书, KDIGO, AGS Beers 2023,
+Chinese guidelines); the list is in docs/formulary.md.
 
 `allergy_groups` carries cross-reactivity that the therapeutic class does not: the thiazide,
-thiazide-like and loop diuretics and the sulfonylureas are sulfonamide derivatives whose labels
-contraindicate them in sulfonamide hypersensitivity; aspirin and the other NSAIDs cross-react
-(aspirin-exacerbated respiratory disease), which the ibuprofen label names as a contraindication.
+thiazide-like and loop diuretics, the sulfonylureas and celecoxib are sulfonamide derivatives
+whose labels contraindicate them in sulfonamide hypersensitivity; aspirin and the other NSAIDs
+cross-react (aspirin-exacerbated respiratory disease); a penicillin or cephalosporin allergy
+is recorded by those group names.
 """
 
-from prescriptions.models import TherapeuticClass as C
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from cloudhospital.audit import stamp
+from cloudhospital.errors import DomainError, Kind
+from cloudhospital.pinyin import usual_initials
+from prescriptions.models import Drug, LegalClass, RenalMeasure, TherapeuticClass
+
+FORMULARY_FILE = Path(__file__).resolve().parent / "knowledge" / "formulary.yaml"
 
 SULFONAMIDE = "sulfonamide"
 NSAID = "nsaid"
+PENICILLIN = "penicillin"
+CEPHALOSPORIN = "cephalosporin"
+ALLERGY_GROUPS = frozenset({SULFONAMIDE, NSAID, PENICILLIN, CEPHALOSPORIN})
+
+# The units a product is dosed in; the checks convert between the masses (checks.MASS_IN_MG)
+# and take IU and mL as written.
+STRENGTH_UNITS = ("mg", "µg", "g", "IU", "mL")
+ROUTES = ("oral", "sublingual", "subcutaneous", "intramuscular", "intravenous", "inhaled", "topical", "rectal")
+
+_REQUIRED = (
+    "code", "generic_name", "generic_name_zh", "ingredient", "ingredient_zh", "atc_code", "form", "strength",
+    "strength_unit", "route", "therapeutic_class", "legal_class", "antimicrobial", "special_storage", "chronic_use",
+    "usual_daily_dose", "max_daily_dose", "source",
+)
+_OPTIONAL = (
+    "extra_classes", "allergy_groups", "min_daily_dose", "max_single_dose", "elderly_max_daily_dose", "renal",
+    "prescription_only", "active",
+)
+_TEXT_LENGTHS = {"code": 20, "generic_name": 80, "generic_name_zh": 80, "ingredient": 60, "ingredient_zh": 30,
+                 "atc_code": 8, "form": 40, "source": 600}
+_FLAGS = ("antimicrobial", "special_storage", "chronic_use", "prescription_only", "active")
+# Decimal places each number may have (the Drug columns).
+_DOSES = {"strength": 2, "usual_daily_dose": 2, "max_daily_dose": 2, "min_daily_dose": 3, "max_single_dose": 2,
+          "elderly_max_daily_dose": 2}
+_RENAL = {"measure": None, "contraindicated_below": 1, "cap_below": 1, "cap": 2, "reduce_below": 1, "reduced": 2}
+_RENAL_COLUMNS = {"contraindicated_below": "renal_contraindicated_below", "cap_below": "renal_cap_below",
+                  "cap": "renal_max_daily_dose", "reduce_below": "renal_reduce_below",
+                  "reduced": "renal_reduced_max_daily_dose"}
 
 
-def _drug(code, generic_name, generic_name_zh, ingredient, ingredient_zh, atc, form, strength, tclass, usual, maximum,
-          source, *, contraindicated_below=None, cap_below=None, cap=None, reduce_below=None, reduced=None,
-          groups=(), prescription_only=True):
-    return {
-        "code": code, "generic_name": generic_name, "generic_name_zh": generic_name_zh,
-        "ingredient": ingredient, "ingredient_zh": ingredient_zh, "atc_code": atc, "form": form,
-        "strength": strength, "strength_unit": "mg", "route": "oral", "therapeutic_class": tclass,
-        "allergy_groups": list(groups), "usual_daily_dose": usual, "max_daily_dose": maximum,
-        "renal_contraindicated_below": contraindicated_below, "renal_cap_below": cap_below,
-        "renal_max_daily_dose": cap, "renal_reduce_below": reduce_below, "renal_reduced_max_daily_dose": reduced,
-        "prescription_only": prescription_only, "source_note": source,
+class FormularyInvalid(DomainError):
+    """The data file breaks a rule; `field` is "<code>.<field>" (or the top-level key)."""
+
+    def __init__(self, code: str, field_name: str, problem: str):
+        super().__init__(_("Formulary entry %(code)s, field %(field)s: %(problem)s")
+                         % {"code": code, "field": field_name, "problem": problem},
+                         code="formulary_invalid", field=f"{code}.{field_name}", kind=Kind.INVALID)
+        self.entry_code = code
+        self.entry_field = field_name
+
+
+@dataclass(frozen=True)
+class Formulary:
+    version: str
+    entries: tuple  # Drug field values per entry, in file order
+
+
+@dataclass
+class FormularyReport:
+    version: str
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    deactivated: list = field(default_factory=list)
+    applied: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deactivated)
+
+    def summary(self) -> str:
+        return (f"formulary {self.version}: {len(self.created)} new, {len(self.updated)} updated, "
+                f"{len(self.unchanged)} unchanged, {len(self.deactivated)} deactivated")
+
+
+# --- Validation (pure) ------------------------------------------------------------------------
+def _decimal(code: str, name: str, value, places: int) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise FormularyInvalid(code, name, _("must be a number"))
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise FormularyInvalid(code, name, _("must be a number")) from None
+    if not number.is_finite() or number <= 0:
+        raise FormularyInvalid(code, name, _("must be a positive number"))
+    if -number.as_tuple().exponent > places:
+        raise FormularyInvalid(code, name, _("has more than %(places)d decimal places") % {"places": places})
+    return number
+
+
+def _renal(code: str, renal) -> dict:
+    if not isinstance(renal, dict):
+        raise FormularyInvalid(code, "renal", _("must be a mapping"))
+    for key in renal:
+        if key not in _RENAL:
+            raise FormularyInvalid(code, f"renal.{key}", _("is not a known field"))
+    if renal.get("measure") not in RenalMeasure.values:
+        raise FormularyInvalid(code, "renal.measure", _("must be one of %(choices)s")
+                               % {"choices": ", ".join(RenalMeasure.values)})
+    values = {k: _decimal(code, f"renal.{k}", v, _RENAL[k]) for k, v in renal.items() if k != "measure"}
+    # A cap without its threshold (or the reverse) would silently never apply.
+    for below, cap in (("cap_below", "cap"), ("reduce_below", "reduced")):
+        if (below in values) != (cap in values):
+            raise FormularyInvalid(code, f"renal.{cap if below in values else below}",
+                                   _("must be given together with renal.%(other)s")
+                                   % {"other": below if below in values else cap})
+    if len(values) == 0:
+        raise FormularyInvalid(code, "renal", _("names no threshold"))
+    if "cap_below" in values and "reduce_below" in values:
+        if values["cap_below"] >= values["reduce_below"]:
+            raise FormularyInvalid(code, "renal.cap_below", _("must be below renal.reduce_below"))
+        if values["cap"] > values["reduced"]:
+            raise FormularyInvalid(code, "renal.cap", _("must not exceed renal.reduced"))
+    for below in ("cap_below", "reduce_below"):
+        if "contraindicated_below" in values and below in values and values[below] <= values["contraindicated_below"]:
+            raise FormularyInvalid(code, f"renal.{below}", _("must be above renal.contraindicated_below"))
+    return {"renal_measure": renal["measure"], **{_RENAL_COLUMNS[k]: v for k, v in values.items()}}
+
+
+def _entry(raw, position: int, seen: set) -> dict:
+    code = raw.get("code") if isinstance(raw, dict) else None
+    if not isinstance(code, str) or not code.strip():
+        raise FormularyInvalid(f"drugs[{position}]", "code", _("is missing"))
+    for key in raw:
+        if key not in _REQUIRED and key not in _OPTIONAL:
+            raise FormularyInvalid(code, key, _("is not a known field"))
+    for key in _REQUIRED:
+        if raw.get(key) in (None, ""):
+            raise FormularyInvalid(code, key, _("is missing"))
+    if code in seen:
+        raise FormularyInvalid(code, "code", _("appears twice"))
+    seen.add(code)
+    for key, length in _TEXT_LENGTHS.items():
+        if not isinstance(raw[key], str) or len(raw[key]) > length:
+            raise FormularyInvalid(code, key, _("must be text of at most %(length)d characters") % {"length": length})
+    for key in _FLAGS:
+        if key in raw and not isinstance(raw[key], bool):
+            raise FormularyInvalid(code, key, _("must be true or false"))
+    choices = (("therapeutic_class", TherapeuticClass.values), ("legal_class", LegalClass.values),
+               ("strength_unit", STRENGTH_UNITS), ("route", ROUTES))
+    for key, allowed in choices:
+        if raw[key] not in allowed:
+            raise FormularyInvalid(code, key, _("must be one of %(choices)s") % {"choices": ", ".join(allowed)})
+    for key, allowed in (("extra_classes", TherapeuticClass.values), ("allergy_groups", sorted(ALLERGY_GROUPS))):
+        items = raw.get(key, [])
+        if not isinstance(items, list) or any(item not in allowed for item in items) or len(set(items)) != len(items):
+            raise FormularyInvalid(code, key, _("must be a list of %(choices)s") % {"choices": ", ".join(allowed)})
+    if raw["therapeutic_class"] in raw.get("extra_classes", []):
+        raise FormularyInvalid(code, "extra_classes", _("repeats the therapeutic class"))
+    doses = {key: _decimal(code, key, raw[key], places) for key, places in _DOSES.items() if raw.get(key) is not None}
+    if doses["max_daily_dose"] < doses["usual_daily_dose"]:
+        raise FormularyInvalid(code, "max_daily_dose", _("is below usual_daily_dose"))
+    if doses.get("min_daily_dose", 0) > doses["usual_daily_dose"]:
+        raise FormularyInvalid(code, "min_daily_dose", _("is above usual_daily_dose"))
+    for key in ("max_single_dose", "elderly_max_daily_dose"):
+        if doses.get(key, 0) > doses["max_daily_dose"]:
+            raise FormularyInvalid(code, key, _("is above max_daily_dose"))
+    values = {
+        "code": code,
+        **{key: raw[key] for key in ("generic_name", "generic_name_zh", "ingredient", "ingredient_zh", "atc_code",
+                                      "form", "strength_unit", "route", "therapeutic_class", "legal_class",
+                                      "antimicrobial", "special_storage", "chronic_use")},
+        "extra_classes": list(raw.get("extra_classes", [])),
+        "allergy_groups": list(raw.get("allergy_groups", [])),
+        "strength": doses["strength"], "usual_daily_dose": doses["usual_daily_dose"],
+        "max_daily_dose": doses["max_daily_dose"],
+        "min_daily_dose": doses.get("min_daily_dose"), "max_single_dose": doses.get("max_single_dose"),
+        "elderly_max_daily_dose": doses.get("elderly_max_daily_dose"),
+        "renal_measure": RenalMeasure.EGFR.value, **{column: None for column in _RENAL_COLUMNS.values()},
+        "prescription_only": raw.get("prescription_only", True), "active": raw.get("active", True),
+        "source_note": raw["source"],
+        "pinyin_initials": search_initials(raw["generic_name_zh"], raw["ingredient_zh"]),
     }
+    if "renal" in raw:
+        values.update(_renal(code, raw["renal"]))
+        for column in ("renal_max_daily_dose", "renal_reduced_max_daily_dose"):
+            if values[column] is not None and values[column] > values["max_daily_dose"]:
+                raise FormularyInvalid(code, "renal.cap" if column == "renal_max_daily_dose" else "renal.reduced",
+                                       _("is above max_daily_dose"))
+    return values
 
 
-FORMULARY = [
-    # --- Calcium-channel blockers: no renal adjustment (hepatic clearance).
-    _drug("AMLO-T5", "Amlodipine besylate", "苯磺酸氨氯地平片", "amlodipine", "氨氯地平", "C08CA01", "tablet", "5",
-          C.DIHYDROPYRIDINE_CCB, "5", "10", "络活喜 label: 5 mg once daily, max 10 mg; no renal adjustment."),
-    _drug("NIFE-CR30", "Nifedipine controlled-release", "硝苯地平控释片", "nifedipine", "硝苯地平", "C08CA05",
-          "controlled-release tablet", "30", C.DIHYDROPYRIDINE_CCB, "30", "120",
-          "拜新同 label: 30 mg once daily, titrate; FDA Procardia XL label: max 120 mg/day."),
-    # --- ARBs: no dose change in CKD; the risk is in combination (see checks.DANGEROUS_PAIRS).
-    _drug("LOSA-T50", "Losartan potassium", "氯沙坦钾片", "losartan", "氯沙坦", "C09CA01", "tablet", "50",
-          C.ARB, "50", "100", "科素亚 label: 50 mg once daily, max 100 mg."),
-    _drug("VALS-C80", "Valsartan", "缬沙坦胶囊", "valsartan", "缬沙坦", "C09CA03", "capsule", "80",
-          C.ARB, "80", "160", "代文 label: 80 mg once daily, may increase to 160 mg."),
-    _drug("IRBE-T150", "Irbesartan", "厄贝沙坦片", "irbesartan", "厄贝沙坦", "C09CA04", "tablet", "150",
-          C.ARB, "150", "300", "安博维 label: 150 mg once daily, max 300 mg."),
-    _drug("TELM-T40", "Telmisartan", "替米沙坦片", "telmisartan", "替米沙坦", "C09CA07", "tablet", "40",
-          C.ARB, "40", "80", "美卡素 label: 40 mg once daily, max 80 mg."),
-    # --- ACE inhibitors: dose is started low in CKD but the label maximum stays 40 mg.
-    _drug("ENAL-T10", "Enalapril maleate", "马来酸依那普利片", "enalapril", "依那普利", "C09AA02", "tablet", "10",
-          C.ACE_INHIBITOR, "10", "40", "Enalapril label: 10-40 mg/day; start 2.5 mg when CrCl <= 30."),
-    _drug("BENA-T10", "Benazepril hydrochloride", "盐酸贝那普利片", "benazepril", "贝那普利", "C09AA07", "tablet", "10",
-          C.ACE_INHIBITOR, "10", "40", "洛汀新 label: 10 mg once daily, max 40 mg; start 5 mg when CrCl < 30."),
-    _drug("PERI-T4", "Perindopril tert-butylamine", "培哚普利叔丁胺片", "perindopril", "培哚普利", "C09AA04", "tablet", "4",
-          C.ACE_INHIBITOR, "4", "8",
-          "雅施达 label: 4 mg once daily, max 8 mg; CrCl 30-60: 2 mg/day; CrCl 15-30: 2 mg every other day.",
-          cap_below="30", cap="1", reduce_below="60", reduced="2"),
-    # --- Thiazide and thiazide-like diuretics: ineffective and harmful below eGFR 30
-    # (label; 中国高血压防治指南 2018 recommends a loop diuretic instead), sulfonamide-derived.
-    _drug("HCTZ-T25", "Hydrochlorothiazide", "氢氯噻嗪片", "hydrochlorothiazide", "氢氯噻嗪", "C03AA03", "tablet", "25",
-          C.THIAZIDE_DIURETIC, "25", "100",
-          "Hydrochlorothiazide label: hypertension 25-100 mg/day; sulfonamide hypersensitivity contraindicated; "
-          "KDIGO 2012: avoid at eGFR < 30.", contraindicated_below="30", groups=[SULFONAMIDE]),
-    _drug("INDA-T2.5", "Indapamide", "吲达帕胺片", "indapamide", "吲达帕胺", "C03BA11", "tablet", "2.5",
-          C.THIAZIDE_DIURETIC, "2.5", "5",
-          "Indapamide label: 2.5 mg once daily, FDA label max 5 mg; severe renal failure and sulfonamide "
-          "hypersensitivity contraindicated.", contraindicated_below="30", groups=[SULFONAMIDE]),
-    _drug("INDA-SR1.5", "Indapamide sustained-release", "吲达帕胺缓释片", "indapamide", "吲达帕胺", "C03BA11",
-          "sustained-release tablet", "1.5", C.THIAZIDE_DIURETIC, "1.5", "1.5",
-          "纳催离 label: one 1.5 mg tablet daily, higher doses add no effect; CrCl < 30 contraindicated.",
-          contraindicated_below="30", groups=[SULFONAMIDE]),
-    _drug("FURO-T20", "Furosemide", "呋塞米片", "furosemide", "呋塞米", "C03CA01", "tablet", "20",
-          C.LOOP_DIURETIC, "40", "600", "Furosemide label: 20-80 mg/day, up to 600 mg/day in severe oedema; "
-          "sulfonamide hypersensitivity contraindicated; effective at low eGFR.", groups=[SULFONAMIDE]),
-    # --- Potassium-sparing diuretic: hyperkalaemia risk rises as eGFR falls.
-    _drug("SPIR-T20", "Spironolactone", "螺内酯片", "spironolactone", "螺内酯", "C03DA01", "tablet", "20",
-          C.POTASSIUM_SPARING_DIURETIC, "40", "400",
-          "螺内酯片 label: hypertension 40-80 mg/day, primary aldosteronism up to 400 mg/day; FDA Aldactone "
-          "label: eGFR 30-50 start 25 mg every other day, avoid < 30 (ESC HF 2021).",
-          contraindicated_below="30", cap_below="50", cap="25"),
-    # --- Beta blockers: no renal adjustment at these doses.
-    _drug("METO-SR47.5", "Metoprolol succinate sustained-release", "琥珀酸美托洛尔缓释片", "metoprolol", "美托洛尔",
-          "C07AB02", "sustained-release tablet", "47.5", C.BETA_BLOCKER, "47.5", "190",
-          "倍他乐克缓释片 label: hypertension 47.5-95 mg once daily, may increase to 190 mg."),
-    _drug("BISO-T5", "Bisoprolol fumarate", "富马酸比索洛尔片", "bisoprolol", "比索洛尔", "C07AB07", "tablet", "5",
-          C.BETA_BLOCKER, "5", "10", "康忻 label: 5 mg once daily, max 10 mg (also the cap at CrCl < 20)."),
-    # --- Metformin: lactic acidosis risk as clearance falls. Three steps: reduce below 60
-    # (二甲双胍临床应用专家共识 2018: eGFR 45-59 减量; Japanese Metgluco label caps 45-59 at
-    # 1500 mg), at most 1000 mg below 45 (KDIGO 2020), contraindicated below 30 (label).
-    _drug("METF-T500", "Metformin hydrochloride", "盐酸二甲双胍片", "metformin", "二甲双胍", "A10BA02", "tablet", "500",
-          C.BIGUANIDE, "1500", "2550",
-          "格华止/Glucophage label: 500 mg twice daily, max 2550 mg/day; eGFR < 30 contraindicated; "
-          "KDIGO 2020: max 1000 mg at 30-44; 专家共识 2018: reduce at 45-59.",
-          contraindicated_below="30", cap_below="45", cap="1000", reduce_below="60", reduced="1500"),
-    _drug("GLIC-MR30", "Gliclazide modified-release", "格列齐特缓释片", "gliclazide", "格列齐特", "A10BB09",
-          "modified-release tablet", "30", C.SULFONYLUREA, "60", "120",
-          "达美康缓释片 label: 30-120 mg once daily; severe renal impairment and sulfonamide/sulfonylurea "
-          "hypersensitivity contraindicated.", contraindicated_below="30", groups=[SULFONAMIDE]),
-    # --- Statins.
-    _drug("ATOR-T20", "Atorvastatin calcium", "阿托伐他汀钙片", "atorvastatin", "阿托伐他汀", "C10AA05", "tablet", "20",
-          C.STATIN, "20", "80", "立普妥 label: 10-80 mg once daily; no renal adjustment."),
-    _drug("ROSU-T10", "Rosuvastatin calcium", "瑞舒伐他汀钙片", "rosuvastatin", "瑞舒伐他汀", "C10AA07", "tablet", "10",
-          C.STATIN, "10", "20", "可定 label (China): 5-20 mg once daily, max 20 mg; severe renal impairment "
-          "(CrCl < 30) contraindicated.", contraindicated_below="30"),
-    # --- Antiplatelets: low-dose aspirin is continued in CKD (KDIGO 2012); the label's
-    # "severe renal failure" contraindication is taken as kidney failure, eGFR < 15.
-    _drug("ASPI-EC100", "Aspirin enteric-coated", "阿司匹林肠溶片", "aspirin", "阿司匹林", "B01AC06",
-          "enteric-coated tablet", "100", C.ANTIPLATELET, "100", "300",
-          "拜阿司匹灵 label: 100-300 mg once daily; severe renal failure contraindicated; NSAID cross-reactivity.",
-          contraindicated_below="15", groups=[NSAID]),
-    _drug("CLOP-T75", "Clopidogrel bisulfate", "硫酸氢氯吡格雷片", "clopidogrel", "氯吡格雷", "B01AC04", "tablet", "75",
-          C.ANTIPLATELET, "75", "75",
-          "波立维 label: 75 mg once daily (the 300 mg loading dose is given in hospital, not e-prescribed)."),
-    # --- NSAID. KDIGO 2012 (4.4): avoid prolonged therapy at GFR < 60, not recommended below 30;
-    # Beers 2023: avoid in CrCl < 30. Blocking every NSAID below 60 would forbid a short
-    # low-dose course that the guideline allows, so below 60 we cap at the label's OTC daily
-    # maximum (300 mg twice daily) and warn; below 30 we block. An 84-year-old at eGFR 48 on
-    # the full 1200 mg is therefore caught, and the ACEi/ARB + NSAID pair is a separate warning.
-    _drug("IBUP-SR300", "Ibuprofen sustained-release", "布洛芬缓释胶囊", "ibuprofen", "布洛芬", "M01AE01",
-          "sustained-release capsule", "300", C.NSAID, "600", "1200",
-          "芬必得 label: 300-600 mg twice daily (OTC: 300 mg twice daily); severe renal impairment "
-          "contraindicated; KDIGO 2012 and Beers 2023 for the renal steps.",
-          contraindicated_below="30", cap_below="60", cap="600", groups=[NSAID]),
-]
+def formulary_validate(data) -> Formulary:
+    """The parsed file's entries as Drug field values, or FormularyInvalid naming the first
+    bad entry's code and field."""
+    if not isinstance(data, dict):
+        raise FormularyInvalid("formulary", "drugs", _("the file must be a mapping with version and drugs"))
+    for key in data:
+        if key not in ("version", "drugs"):
+            raise FormularyInvalid("formulary", key, _("is not a known field"))
+    version = data.get("version")
+    if not isinstance(version, str) or not version.strip() or len(version) > 40:
+        raise FormularyInvalid("formulary", "version", _("must be text of at most %(length)d characters") % {"length": 40})
+    if not isinstance(data.get("drugs"), list) or not data["drugs"]:
+        raise FormularyInvalid("formulary", "drugs", _("must be a non-empty list"))
+    seen: set = set()
+    return Formulary(version=version, entries=tuple(_entry(raw, i, seen) for i, raw in enumerate(data["drugs"])))
 
+
+def search_initials(*names: str) -> str:
+    """The pinyin initials stored for search: the usual reading of the Chinese name, then
+    the ingredient's when it is not already inside ("ysdelzp" for 盐酸地尔硫䓬片)."""
+    keys: list[str] = []
+    for name in names:
+        key = usual_initials(name) if name else ""
+        if key and not any(key in other for other in keys):
+            keys.append(key)
+    return " ".join(keys)[:40]
+
+
+# --- Reading the file -------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _read(path: str, mtime_ns: int) -> Formulary:
+    with open(path, encoding="utf-8") as stream:
+        return formulary_validate(yaml.safe_load(stream))
+
+
+def formulary_read(path: Path | str = FORMULARY_FILE) -> Formulary:
+    """The validated formulary file (cached until the file changes)."""
+    path = Path(path)
+    return _read(str(path), path.stat().st_mtime_ns)
+
+
+def formulary_version() -> str:
+    """The version of the formulary file in force, as the checks record it."""
+    return formulary_read().version
+
+
+# --- Loading ----------------------------------------------------------------------------------
+def formulary_load(*, by=None, formulary: Formulary | None = None, check: bool = False,
+                   deactivate_missing: bool = True, model=Drug) -> FormularyReport:
+    """Upsert every entry by code; only rows whose values differ are saved (each with a
+    history row attributed to `by`). Active codes absent from the file are deactivated when
+    `deactivate_missing` (never deleted: prescriptions reference them). `check` computes the
+    report and writes nothing. `model` is the migration's historical Drug in migration 0008,
+    which keeps only the fields that model has and writes no history."""
+    formulary = formulary or formulary_read()
+    report = FormularyReport(version=formulary.version, applied=not check)
+    columns = {f.name for f in model._meta.concrete_fields}
+    real = model is Drug
+    with transaction.atomic():
+        existing = {drug.code: drug for drug in model.objects.select_for_update().all()}
+        for entry in formulary.entries:
+            values = {name: value for name, value in entry.items() if name in columns and name != "code"}
+            drug = existing.get(entry["code"])
+            if drug is None:
+                drug = model(code=entry["code"], **values)
+                report.created.append(entry["code"])
+            elif any(getattr(drug, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(drug, name, value)
+                report.updated.append(entry["code"])
+            else:
+                report.unchanged.append(entry["code"])
+                continue
+            if not check:
+                if real:
+                    stamp(drug, by=by, reason=f"formulary {formulary.version}")
+                drug.full_clean()
+                drug.save()
+        if deactivate_missing:
+            codes = {entry["code"] for entry in formulary.entries}
+            for drug in existing.values():
+                if drug.active and drug.code not in codes:
+                    report.deactivated.append(drug.code)
+                    if not check:
+                        drug.active = False
+                        if real:
+                            stamp(drug, by=by, reason=f"not in formulary {formulary.version}")
+                        drug.save(update_fields=["active"])
+    return report
+
+
+def drugs_matching(query: str):
+    """Active drugs whose code, English or Chinese name, ingredient or stored pinyin initials
+    contain `query` ("delz" finds 盐酸地尔硫䓬片): the one search the prescribing panel uses."""
+    needle = query.strip()
+    found = Drug.objects.filter(active=True)
+    if not needle:
+        return found.none()
+    compact = needle.lower().replace(" ", "")
+    return found.filter(
+        Q(code__icontains=needle) | Q(generic_name__icontains=needle) | Q(generic_name_zh__icontains=compact)
+        | Q(ingredient__icontains=needle) | Q(ingredient_zh__icontains=compact) | Q(pinyin_initials__icontains=compact)
+    )
+
+
+# The file's entries as Drug field values, for code that needs the list without the database.
+FORMULARY = [dict(entry) for entry in formulary_read().entries]
 FORMULARY_CODES = [entry["code"] for entry in FORMULARY]
