@@ -491,3 +491,11 @@ OTP_TOTP_ISSUER = "云医院 Cloud Hospital"
 # 互联网诊疗管理办法（试行）art. 25: a doctor practising online has at least three years of
 # independent clinical practice.
 ONLINE_DOCTOR_MIN_PRACTICE_YEARS = 3
+
+# Consult recordings (consult.recording). 互联网诊疗监管细则（试行）: audio and video of online care
+# are kept at least 3 years. A chunk the doctor's browser uploads is at most this size, a whole
+# recording at most RECORDING_MAX_BYTES, and chunks are taken until this long after the end.
+RECORDING_RETENTION_YEARS = 3
+RECORDING_CHUNK_MAX_BYTES = 8 * 1024 * 1024
+RECORDING_MAX_BYTES = 2 * 1024 * 1024 * 1024
+RECORDING_UPLOAD_GRACE_MINUTES = 30

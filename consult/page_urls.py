@@ -2,7 +2,7 @@ from django.urls import path
 
 from consult import follow_up_pages
 
-from consult import family_pages, pages, record_pages, schedule_pages
+from consult import family_pages, pages, record_pages, recording_pages, schedule_pages
 
 urlpatterns = [
     # The clinician portal and the consultation room.
@@ -24,6 +24,9 @@ urlpatterns = [
     path("portal/schedule/leave/", schedule_pages.leave_add, name="portal-leave-add"),
     path("portal/schedule/leave/<int:leave_id>/lift/", schedule_pages.leave_lift, name="portal-leave-lift"),
     path("consult/<int:consultation_id>/", pages.room, name="consult-room"),
+    path("consult/<int:consultation_id>/recording/", recording_pages.recording_panel, name="consult-recording-panel"),
+    path("recordings/<int:recording_id>/", recording_pages.recording_playback_page, name="consult-recording-play"),
+    path("recordings/<int:recording_id>/file/", recording_pages.recording_media, name="consult-recording-media"),
     path("patients/<int:patient_id>/bp/", pages.bp_trend_page, name="patient-bp-trend"),
     # The family: visits, and their people and record.
     path("patient/", family_pages.patient_home, name="patient-home"),

@@ -204,3 +204,31 @@ rules.add_perm("consult.conduct_consultation", is_consultation_doctor)  # admit,
 rules.add_perm("consult.chat", is_consultation_participant)
 rules.add_perm("consult.manage_schedule", manages_doctor)
 rules.add_perm("consult.add_dependant", is_signed_in)
+
+
+# --- Consult recordings (consult.recording) ---------------------------------------------------
+
+
+@rules.predicate
+def may_play_recording(user, recording) -> bool:
+    """The treating doctor of the recorded consultation, the patient, or an active proxy."""
+    if recording is None:
+        return False
+    consultation = recording.consultation
+    return bool(is_consultation_doctor(user, consultation) or manages_patient(user, consultation.booking.patient_id))
+
+
+def recordings_playable_by(user):
+    """Complete recordings `user` may play back (may_play_recording), as a queryset."""
+    from consult.models import ConsultRecording, RecordingStatus
+
+    if not is_signed_in(user):
+        return ConsultRecording.objects.none()
+    booking_rule = Q(consultation__booking__slot__doctor__user=user) | Q(
+        consultation__booking__patient__in=patients_managed_by(user).values("pk"))
+    return ConsultRecording.objects.filter(booking_rule, status=RecordingStatus.COMPLETE)
+
+
+rules.add_perm("consult.consent_recording", is_consultation_participant)  # each side gives or withdraws its own
+rules.add_perm("consult.record_consultation", is_consultation_doctor)  # start, upload, complete
+rules.add_perm("consult.play_recording", may_play_recording)

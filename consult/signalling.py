@@ -40,7 +40,7 @@ CLIENT_TYPES = set(RELAYED) | {"admit", "chat", "end", "ping"}
 # Message types the server sends: the relayed ones (with "from"), the replies and the room's
 # events. The AsyncAPI document (consult/asyncapi.yaml) describes each; a test holds the two,
 # and the literals sent in consumers.py and consultation.py, to this set.
-SERVER_TYPES = set(RELAYED) | {"state", "presence", "chat", "admitted", "ended", "pong", "error"}
+SERVER_TYPES = set(RELAYED) | {"state", "presence", "chat", "admitted", "ended", "pong", "error", "recording"}
 MAX_SDP_CHARS = 60_000
 
 
@@ -169,3 +169,9 @@ def ticket_read(ticket: str, *, consultation_id: int) -> int | None:
 
 def room_group(consultation_id: int) -> str:
     return f"consultation.{consultation_id}"
+
+
+def recording_event(state: dict) -> dict:
+    """`recording`: a side gave or withdrew its consent to recording, or a recording started or
+    completed; `state` is consult.recording.recording_state's."""
+    return {"v": PROTOCOL_VERSION, "type": "recording", **state}

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from consult.api import accounts, bookings, consultations, directory, patients, schedules
+from consult.api import accounts, bookings, consultations, directory, patients, recordings, schedules
 from consult.api import evidence
 
 router = DefaultRouter(trailing_slash=True)
@@ -36,6 +36,15 @@ urlpatterns = [
     path("patients/<int:patient_pk>/observations/<int:pk>/entered-in-error/",
          patients.ObservationViewSet.as_view({"post": "entered_in_error"}), name="observation-entered-in-error"),
     path("doctor/worklist/", bookings.WorklistView.as_view(), name="doctor-worklist"),
+    # Consult recordings (consult.recording): consent, the doctor's browser's upload, playback.
+    path("consultations/<int:consultation_id>/recording-consent/", recordings.RecordingConsentView.as_view(),
+         name="consultation-recording-consent"),
+    path("consultations/<int:consultation_id>/recordings/", recordings.RecordingListView.as_view(),
+         name="consultation-recordings"),
+    path("recordings/<int:recording_id>/chunks/<int:seq>/", recordings.RecordingChunkView.as_view(),
+         name="recording-chunk"),
+    path("recordings/<int:recording_id>/complete/", recordings.RecordingCompleteView.as_view(), name="recording-complete"),
+    path("recordings/<int:recording_id>/playback/", recordings.RecordingPlaybackView.as_view(), name="recording-playback"),
     # The offline diagnosis's evidence files (consult.follow_up).
     path("patients/<int:patient_pk>/conditions/<int:condition_pk>/evidence/", evidence.ConditionEvidenceView.as_view(),
          name="condition-evidence"),

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from jsonschema import Draft202012Validator, FormatChecker
 
-from consult import signalling
+from consult import recording, signalling
 from consult.api.asyncapi import DOCUMENT, asyncapi_document
 from consult.routing import websocket_urlpatterns
 from tests.consult.rooms import make_room
@@ -224,6 +225,10 @@ def test_every_message_of_a_whole_session_matches_the_document():
         await send(doctor, {"v": 1, "type": "admit"})
         await until(doctor, "admitted")
         await until(family, "admitted")
+        # Consent to recording is given through REST; the room hears it as `recording`.
+        await database_sync_to_async(recording.recording_consent_give)(by=room.proxy, consultation=room.consultation)
+        await until(doctor, "recording")
+        await until(family, "recording")
         await send(doctor, {"v": 1, "type": "offer", "sdp": "v=0 offer", "restart": False})
         await until(family, "offer")
         await send(family, {"v": 1, "type": "answer", "sdp": "v=0 answer"})

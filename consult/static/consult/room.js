@@ -159,6 +159,8 @@
       room.log.push(`in ${message.type}`);
       try { await (handlers[message.type] || (() => {}))(message); } catch (err) { room.log.push(`handler ${message.type}: ${err}`); }
       render();
+      // Other scripts of the room (recording.js) hear every message too.
+      document.dispatchEvent(new CustomEvent("room-message", { detail: message }));
     };
     ws.onclose = (event) => {
       announceReady();

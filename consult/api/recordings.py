@@ -1,0 +1,168 @@
+"""Consult recording endpoints: each side's consent, the doctor's browser's chunked upload, and
+playback. Thin: every write is one call into consult.recording; every consultation comes
+from consult.permissions.consultations_visible_to and every recording from the doctor's own
+consultations (uploads) or recordings_playable_by (playback), so another's id is a 404."""
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cloudhospital.api.refusals import refuses
+from cloudhospital.api.serializers import StrictSerializer
+from consult import recording as recording_rules
+from consult.models import ConsultRecording
+from consult.permissions import consultations_visible_to
+
+
+class ConsentSideSerializer(serializers.Serializer):
+    by = serializers.CharField(help_text="Who consented for the side.")
+    role = serializers.CharField(help_text="doctor, patient or proxy.")
+    at = serializers.DateTimeField()
+
+
+class RecordingRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["recording", "complete"])
+
+
+class ConsentsSerializer(serializers.Serializer):
+    doctor = ConsentSideSerializer(allow_null=True)
+    family = ConsentSideSerializer(allow_null=True, help_text="The patient's, or a proxy's for the patient.")
+
+
+class RecordingStateSerializer(serializers.Serializer):
+    consent = ConsentsSerializer()
+    both_consented = serializers.BooleanField()
+    recording = RecordingRefSerializer(allow_null=True, help_text="The latest recording, if any.")
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConsultRecording
+        fields = ["id", "consultation", "status", "mime_type", "started_at", "completed_at", "chunk_count",
+                  "size_bytes", "duration_ms", "sha256"]
+        read_only_fields = fields
+
+
+class RecordingStartSerializer(StrictSerializer):
+    mime_type = serializers.CharField(max_length=100, help_text='What MediaRecorder records, e.g. "video/webm;codecs=vp8,opus".')
+
+
+class ChunkSerializer(StrictSerializer):
+    data = serializers.FileField(help_text="The chunk's bytes (MediaRecorder's dataavailable blob), WebM.")
+    sha256 = serializers.CharField(max_length=64, help_text="SHA-256 of the chunk, hexadecimal.")
+
+
+class ChunkOutSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class CompleteSerializer(StrictSerializer):
+    chunks = serializers.IntegerField(min_value=0, help_text="How many chunks the browser sent.")
+    duration_ms = serializers.IntegerField(min_value=0, help_text="How long the browser recorded.")
+
+
+def _consultation(request, consultation_id):
+    return get_object_or_404(consultations_visible_to(request.user).select_related("booking__slot__doctor"),
+                             pk=consultation_id)
+
+
+def _own_recording(request, recording_id):
+    """A recording of one of the requesting doctor's consultations; anyone else's: 404."""
+    return get_object_or_404(ConsultRecording.objects.filter(consultation__booking__slot__doctor__user=request.user),
+                             pk=recording_id)
+
+
+class RecordingConsentView(APIView):
+    """Consent to recording a consultation: each side gives (POST) or withdraws (DELETE) its own."""
+
+    @extend_schema(responses={200: RecordingStateSerializer}, summary="Where consent and recording stand")
+    def get(self, request, consultation_id: int):
+        return Response(recording_rules.recording_state(_consultation(request, consultation_id)))
+
+    @extend_schema(request=None, responses={200: RecordingStateSerializer},
+                   summary="Consent, for your side, to recording this consultation")
+    @refuses("forbidden", "consultation_ended")
+    def post(self, request, consultation_id: int):
+        consultation = _consultation(request, consultation_id)
+        recording_rules.recording_consent_give(by=request.user, consultation=consultation)
+        return Response(recording_rules.recording_state(consultation))
+
+    @extend_schema(request=None, responses={200: RecordingStateSerializer},
+                   summary="Withdraw your side's consent (before a recording starts)")
+    @refuses("forbidden", "no_consent", "recording_started")
+    def delete(self, request, consultation_id: int):
+        consultation = _consultation(request, consultation_id)
+        recording_rules.recording_consent_revoke(by=request.user, consultation=consultation)
+        return Response(recording_rules.recording_state(consultation))
+
+
+class RecordingListView(APIView):
+    """A consultation's recordings: the complete ones its doctor and family may play; the
+    doctor's browser starts a new one (POST) once both sides have consented."""
+
+    @extend_schema(responses={200: RecordingSerializer(many=True)}, summary="Recordings you may play")
+    def get(self, request, consultation_id: int):
+        consultation = _consultation(request, consultation_id)
+        return Response(RecordingSerializer(recording_rules.recordings_of(request.user, consultation), many=True).data)
+
+    @extend_schema(request=RecordingStartSerializer, responses={201: RecordingSerializer},
+                   summary="Doctor's browser starts recording")
+    @refuses("not_the_doctor", "not_in_progress", "doctor_consent_missing", "family_consent_missing",
+             "unsupported_media_type")
+    def post(self, request, consultation_id: int):
+        data = RecordingStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recording = recording_rules.recording_start(by=request.user, consultation=_consultation(request, consultation_id),
+                                                    mime_type=data.validated_data["mime_type"])
+        return Response(RecordingSerializer(recording).data, status=status.HTTP_201_CREATED)
+
+
+class RecordingChunkView(APIView):
+    """One chunk of a recording, numbered from 0 and sent in order; PUT again to retry."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=ChunkSerializer, responses={201: ChunkOutSerializer, 200: ChunkOutSerializer},
+                   summary="Upload chunk `seq` (201 stored, 200 already had it)")
+    @refuses("not_the_doctor", "recording_complete", "upload_closed", "chunk_too_large", "unsupported_media_type",
+             "invalid", "checksum_mismatch", "chunk_conflict", "chunk_out_of_order", "recording_too_large")
+    def put(self, request, recording_id: int, seq: int):
+        recording = _own_recording(request, recording_id)
+        data = ChunkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["data"]
+        chunk, created = recording_rules.recording_chunk_add(
+            by=request.user, recording=recording, seq=seq, data=upload, content_type=upload.content_type,
+            sha256=data.validated_data["sha256"])
+        return Response({"seq": chunk.seq, "size_bytes": chunk.size_bytes, "sha256": chunk.sha256},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class RecordingCompleteView(APIView):
+    @extend_schema(request=CompleteSerializer, responses={200: RecordingSerializer},
+                   summary="Doctor's browser closes the recording (joins the chunks)")
+    @refuses("not_the_doctor", "upload_closed", "recording_empty", "chunks_missing")
+    def post(self, request, recording_id: int):
+        recording = _own_recording(request, recording_id)
+        data = CompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recording = recording_rules.recording_complete(by=request.user, recording=recording, **data.validated_data)
+        return Response(RecordingSerializer(recording).data)
+
+
+class RecordingPlaybackView(APIView):
+    @extend_schema(request=None, responses={201: inline_serializer("RecordingPlayback", {
+        "url": serializers.CharField(help_text="The file, with its ticket; Range requests supported."),
+        "expires_in": serializers.IntegerField()})},
+        summary="Play a recording: logged, answers the file's URL with a ticket")
+    def post(self, request, recording_id: int):
+        recording, ticket = recording_rules.recording_playback(request.user, recording_id)
+        url = f"{reverse('consult-recording-media', args=[recording.pk])}?ticket={ticket}"
+        return Response({"url": url, "expires_in": recording_rules.PLAYBACK_TICKET_SECONDS}, status=status.HTTP_201_CREATED)
