@@ -134,3 +134,7 @@ def memoized(key: tuple, compute: Callable[[], Any]) -> Any:
 
 def in_policy_memo() -> bool:
     return _memo.get() is not None
+
+
+# Legal holds (cloudhospital.retention): the hospital's administrators place and release them.
+rules.add_perm("cloudhospital.manage_legal_holds", is_hospital_admin)

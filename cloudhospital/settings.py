@@ -499,3 +499,27 @@ RECORDING_RETENTION_YEARS = 3
 RECORDING_CHUNK_MAX_BYTES = 8 * 1024 * 1024
 RECORDING_MAX_BYTES = 2 * 1024 * 1024 * 1024
 RECORDING_UPLOAD_GRACE_MINUTES = 30
+
+# Retention (cloudhospital.retention, `manage.py purge_expired`): the least number of years each
+# kind of record is kept; nothing younger is purged. 互联网诊疗监管细则（试行）: the records of online
+# care are outpatient EMR, kept at least 15 years; text and image chat at least 3 years.
+RETENTION_YEARS = {"online_care_records": 15, "chat_messages": 3}
+# 处方管理办法 art. 50: prescriptions are kept 1 year (ordinary, emergency, paediatric), 2 years
+# (医疗用毒性药品, 第二类精神药品), 3 years (麻醉药品, 第一类精神药品); a prescription keeps the longest
+# period of its items' legal classes, and a class the rule does not name keeps the longest of all.
+PRESCRIPTION_RETENTION_YEARS = {"ordinary": 1, "toxic": 2, "psychotropic_2": 2, "narcotic": 3, "psychotropic_1": 3}
+
+# The regulator's real-time feed (cloudhospital.regulator). 互联网诊疗管理办法（试行）art. 24 and
+# 互联网诊疗监管细则（试行）: the institution reports each consult, prescription and dispense to the
+# province's supervision platform (互联网医疗服务监管平台). Events are POSTed to REGULATOR_ENDPOINT,
+# HMAC-SHA256-signed with REGULATOR_HMAC_SECRET; with no endpoint (or a file:// one) they are
+# appended to a local JSON-lines sink, the embedded default.
+REGULATOR_ENDPOINT = os.environ.get("REGULATOR_ENDPOINT", "")
+REGULATOR_HMAC_SECRET = os.environ.get("REGULATOR_HMAC_SECRET", "")
+REGULATOR_PLATFORM = os.environ.get("REGULATOR_PLATFORM", "local")
+REGULATOR_INSTITUTION_CODE = os.environ.get("REGULATOR_INSTITUTION_CODE", "")
+REGULATOR_SINK_PATH = BASE_DIR / "var" / "regulator-feed.jsonl"
+REGULATOR_TIMEOUT_SECONDS = 10
+if REGULATOR_ENDPOINT.startswith(("http://", "https://")) and not REGULATOR_HMAC_SECRET:
+    # An unsigned feed would be refused by the platform at every event: refuse to start instead.
+    raise ImproperlyConfigured("REGULATOR_HMAC_SECRET must be set with an http(s) REGULATOR_ENDPOINT.")

@@ -7,3 +7,6 @@ class ConsultConfig(AppConfig):
 
     def ready(self):
         from consult import permissions  # noqa: F401  (registers the consult rules)
+        from consult import retention
+
+        retention.register()  # its kinds of record in the retention table (cloudhospital.retention)

@@ -13,3 +13,8 @@ class PharmacyConfig(AppConfig):
         # A voided or expired prescription withdraws its live orders; prescriptions does not
         # import pharmacy, so pharmacy tells it what to lock and withdraw.
         withdrawal_handler_register(lock=orders_lock_live, withdraw=orders_withdraw)
+
+        from pharmacy import retention
+
+        # After prescriptions': orders point at prescriptions, so the purge takes them first.
+        retention.register()

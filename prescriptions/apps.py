@@ -7,3 +7,7 @@ class PrescriptionsConfig(AppConfig):
 
     def ready(self):
         from prescriptions import permissions  # noqa: F401  (registers the prescription rules)
+
+        from prescriptions import retention
+
+        retention.register()  # prescriptions in the retention table (cloudhospital.retention)
