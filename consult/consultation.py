@@ -21,6 +21,7 @@ from cloudhospital.states import StateTable, actions_allowed, require_move, tran
 from consult import booking as booking_rules
 from consult import follow_up, young_children
 from consult import records
+from consult import regulator_events
 from consult.diagnosis import diagnosis_clean
 from consult.models import (
     Booking,
@@ -146,6 +147,7 @@ def consultation_admit(*, by, consultation: Consultation, guardian_present: bool
     booking_rules.booking_start(by=by, booking=consultation.booking)
     consultation.admitted_at = consultation.started_at = now
     transition(consultation, C.IN_PROGRESS, table=CONSULTATION_STATES, by=by, reason="patient admitted", now=now)
+    regulator_events.consultation_started_report(consultation)  # 互联网诊疗监管细则: reported to the platform
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "admitted", "at": now.isoformat()})
     return consultation
 
@@ -242,6 +244,7 @@ def _close(consultation: Consultation, *, by, now: datetime, outcome: str, reaso
     booking_rules.booking_complete(by=by, booking=consultation.booking)
     consultation.outcome = outcome
     transition(consultation, C.ENDED, table=CONSULTATION_STATES, by=by, reason=reason, now=now)
+    regulator_events.consultation_closed_report(consultation)  # 互联网诊疗监管细则: reported to the platform
     room_broadcast(consultation.pk, {"v": PROTOCOL_VERSION, "type": "ended", "at": now.isoformat()})
     return consultation
 

@@ -31,7 +31,7 @@ from cloudhospital.states import StateTable, actions_allowed, require_move, tran
 from consult.diagnosis import diagnosis_clean
 from consult.follow_up import require_prescribing_allowed
 from consult.models import Consultation, ConsultationStatus
-from prescriptions import checks, rules, signing
+from prescriptions import checks, regulator_events, rules, signing
 from prescriptions.models import Drug, Prescription, PrescriptionItem, PrescriptionStatus
 from prescriptions.selectors import signed_content
 
@@ -419,6 +419,7 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
         )
     else:
         _transition(prescription, S.SIGNED, by=by, reason="signed", now=now)
+    regulator_events.prescription_report(prescription, "signed")  # 互联网诊疗监管细则: reported to the platform
     return Saved(prescription, findings)
 
 
@@ -448,7 +449,9 @@ def prescription_approve(*, by: User, prescription: Prescription, reason: str = 
     prescription.reviewed_by, prescription.reviewed_at = by, now
     prescription.review_reason = (reason or "").strip()[:REASON_MAX]
     rules.review_sign(prescription, by=by, decision=S.APPROVED)
-    return _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
+    _transition(prescription, S.APPROVED, by=by, reason=f"approved {prescription.review_reason}".strip(), now=now)
+    regulator_events.prescription_report(prescription, "approved")  # 互联网诊疗监管细则: reported to the platform
+    return prescription
 
 
 @transaction.atomic
@@ -462,7 +465,9 @@ def prescription_reject(*, by: User, prescription: Prescription, reason: str) ->
     _check_reject(prescription, by, now)
     prescription.reviewed_by, prescription.reviewed_at, prescription.review_reason = by, now, reason
     rules.review_sign(prescription, by=by, decision=S.REJECTED)
-    return _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
+    _transition(prescription, S.REJECTED, by=by, reason=f"rejected: {reason}", now=now)
+    regulator_events.prescription_report(prescription, "rejected")  # 互联网诊疗监管细则: reported to the platform
+    return prescription
 
 
 @transaction.atomic
@@ -503,6 +508,7 @@ def prescription_void(*, by: User, prescription: Prescription, reason: str) -> P
     _check_void(prescription, by, now)
     prescription.voided_at, prescription.voided_reason = now, reason
     _transition(prescription, S.VOIDED, by=by, reason=f"voided: {reason}", now=now)
+    regulator_events.prescription_report(prescription, "voided")  # 互联网诊疗监管细则: reported to the platform
     _withdraw_dependants(prescription, by=by, reason=f"The doctor voided the prescription: {reason}")
     return prescription
 

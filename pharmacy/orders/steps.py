@@ -29,6 +29,7 @@ from pharmacy.orders.base import (
     reassign_on_commit,
     text_clean,
 )
+from pharmacy import regulator_events
 from pharmacy.orders.states import order_transition
 from pharmacy.stock import stock_consume
 from prescriptions import lifecycle as rx_lifecycle
@@ -209,4 +210,5 @@ def _hand_over(order: Order, *, by, pharmacist_name: str, to: str) -> DispenseRe
         outcome=AssignmentOutcome.COMPLETED, ended_at=now)
     rx_lifecycle.prescription_dispense(prescription=order.prescription_id, by=by,
                                        reason=f"order {order.pk} at {order.pharmacy.name}"[:100])
+    regulator_events.dispense_report(record)  # 互联网诊疗监管细则: reported to the platform
     return record
