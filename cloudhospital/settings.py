@@ -523,3 +523,14 @@ REGULATOR_TIMEOUT_SECONDS = 10
 if REGULATOR_ENDPOINT.startswith(("http://", "https://")) and not REGULATOR_HMAC_SECRET:
     # An unsigned feed would be refused by the platform at every event: refuse to start instead.
     raise ImproperlyConfigured("REGULATOR_HMAC_SECRET must be set with an http(s) REGULATOR_ENDPOINT.")
+
+# Clinical safety checks (prescriptions.checks). AGS Beers Criteria 2023 and the labels' elderly
+# doses apply from age 65.
+CHECKS_ELDERLY_AGE = 65
+# KDIGO 2012 CKD (1.3, how often to measure GFR by category): an eGFR older than this many days
+# is out of date and dosing steps down one band: eGFR >= 60 yearly; CKD 3 (30-59) every 6 months;
+# CKD 4-5 (< 30) every 3 months. Keys are the band's lower eGFR edge.
+CHECKS_EGFR_VALID_DAYS = {60: 365, 30: 180, 0: 90}
+# KDIGO 2012 CKD 4.4.2: avoid prolonged NSAIDs at GFR < 60; a short course is at most 7 days.
+CHECKS_NSAID_CKD_EGFR_BELOW = 60
+CHECKS_NSAID_CKD_MAX_DAYS = 7

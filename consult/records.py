@@ -22,6 +22,7 @@ from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile, parse_resident_id
 from cloudhospital.models import Role
 from cloudhospital.permissions import require
+from consult import medications
 from consult.diagnosis import icd10_clean
 from consult.follow_up import offline_diagnosis_clean
 from consult.models import (
@@ -39,7 +40,8 @@ from consult.models import (
 # Plausible ranges for a reading a person can survive; anything outside is a typo or a
 # faulty cuff, and storing it would mislead every later trend and safety check.
 BP_LIMITS = {"systolic": (50, 300), "diastolic": (20, 200), "pulse": (20, 250)}
-LAB_LIMITS = {ObservationKind.EGFR: (Decimal("1"), Decimal("200")), ObservationKind.CREATININE: (Decimal("10"), Decimal("3000"))}
+LAB_LIMITS = {ObservationKind.EGFR: (Decimal("1"), Decimal("200")), ObservationKind.CREATININE: (Decimal("10"), Decimal("3000")),
+              ObservationKind.BODY_WEIGHT: (Decimal("2"), Decimal("300"))}
 
 
 def _invalid(message: str, field: str, code: str = "invalid") -> DomainError:
@@ -299,13 +301,28 @@ def allergy_update(*, by, allergy: Allergy, **changes) -> Allergy:
 
 
 @transaction.atomic
-def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency: str = "", started_on=None, active: bool = True) -> Medication:
-    """Record a medicine the patient currently takes."""
+def medication_add(*, by, patient: Patient, name: str = "", dose: str = "", frequency: str = "", started_on=None,
+                   active: bool = True, drug_code: str = "") -> Medication:
+    """Record a medicine the patient currently takes: a formulary drug (`drug_code`, see
+    consult.medications) or, for what the formulary lacks, its name as free text."""
     _require_record_writer(by, patient)
-    if not name.strip():
+def _medication_drug_code(drug_code: str, name: str) -> tuple[str, str]:
+    """The checked formulary code and the name to keep: a code must name an active formulary
+    drug (400 `drug_code`); with a code and no name the formulary's label is the name."""
+    drug_code = (drug_code or "").strip()
+    if not drug_code:
+        return "", name
+    entry = medications.formulary_entry(drug_code)
+    if entry is None:
+        raise _invalid(_("No drug with this code in the formulary."), "drug_code")
+    return entry.code, name or entry.label[:80]
+
+
+    drug_code, name = _medication_drug_code(drug_code, (name or "").strip())
+    if not name:
         raise _invalid(_("Name the medicine."), "name", "required")
     medication = Medication(
-        patient=patient, name=name.strip(), dose=dose.strip(), frequency=frequency.strip(),
+        patient=patient, name=name, drug_code=drug_code, dose=dose.strip(), frequency=frequency.strip(),
         started_on=started_on, active=active, recorded_by=by,
     )
     stamp(medication, by=by, reason="medication added")
@@ -315,12 +332,17 @@ def medication_add(*, by, patient: Patient, name: str, dose: str = "", frequency
 
 @transaction.atomic
 def medication_update(*, by, medication: Medication, **changes) -> Medication:
-    """Change a medication entry (e.g. mark it stopped); the name may not be emptied."""
+    """Change a medication entry (e.g. mark it stopped); the name may not be emptied, a new
+    `drug_code` must be in the formulary."""
     _require_record_writer(by, medication.patient_id)
     return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
 
 
 @transaction.atomic
+    if "drug_code" in changes:
+        changes["drug_code"], name = _medication_drug_code(changes["drug_code"], (changes.get("name") or "").strip())
+        if name:
+            changes["name"] = name
 def observation_mark_entered_in_error(*, by, observation: Observation, reason: str) -> Observation:
     """Mark a reading entered in error (a typo, the wrong person's cuff): kept and visible in
     the record's history, left out of trends, summaries and safety checks from now on. Only

@@ -19,17 +19,23 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol, runtime_checkable
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from cloudhospital.errors import DomainError, Kind
-from consult.models import AllergyCategory, Patient
-from consult.selectors import record_summary
+from cloudhospital.languages import in_language
+from consult.models import AllergyCategory, ObservationKind, Patient
+from consult.selectors import latest_observation, record_summary
+from prescriptions import beers, interactions, knowledge, renal
+from prescriptions.coded_medications import drugs_for_medications
 from prescriptions.formulary import NSAID, SULFONAMIDE
-from prescriptions.models import Drug, TherapeuticClass
+from prescriptions.interactions import Participant
+from prescriptions.models import Drug, RenalMeasure, TherapeuticClass
 from prescriptions import rules as online_rules  # noqa: E402 (imports this module back; used at call time)
 
 BLOCK = "block"
@@ -114,35 +120,28 @@ ALLERGY_GROUP_TERMS: dict[str, tuple[str, ...]] = {
     TherapeuticClass.LOOP_DIURETIC: ("loop diuretic", "loop diuretics", "袢利尿剂"),
     TherapeuticClass.SULFONYLUREA: ("sulfonylurea", "sulfonylureas", "sulphonylurea", "磺脲类", "磺酰脲"),
     SULFONAMIDE: ("sulfonamide", "sulfonamides", "sulphonamide", "sulphonamides", "sulfa", "sulpha", "磺胺"),
-    # The NSAID class and the NSAID cross-reactivity group share one key: an aspirin allergy
-    # is an NSAID allergy (the ibuprofen label contraindicates it).
-    NSAID: ("nsaid", "nsaids", "non-steroidal anti-inflammatory", "非甾体", "aspirin", "阿司匹林", "salicylate", "水杨酸"),
+    # The NSAID class and the NSAID cross-reactivity group share one key.
+    NSAID: ("nsaid", "nsaids", "non-steroidal anti-inflammatory", "非甾体"),
 }
 
+# Words that name one member of a cross-reacting group: an aspirin allergy is a caution for
+# the other NSAIDs (NSAID-exacerbated respiratory disease cross-reacts across COX-1
+# inhibitors, EAACI 2019), not a ban; aspirin itself is blocked by name.
+CROSS_REACTIVITY_TERMS: dict[str, tuple[str, ...]] = {
+    NSAID: ("aspirin", "阿司匹林", "salicylate", "水杨酸", "ibuprofen", "布洛芬", "diclofenac", "双氯芬酸"),
+}
+# Where the evidence for a cross-sensitivity caution comes from.
+CROSS_SENSITIVITY_SOURCES = {
+    SULFONAMIDE: "Strom BL et al. NEJM 2003;349:1628 (no specific cross-reactivity of non-antibiotic "
+                 "sulfonamides); the drugs' labels (sulfonamide hypersensitivity)",
+    NSAID: "EAACI/ENDA position paper on NSAID hypersensitivity (Kowalski ML et al. Allergy 2019); ibuprofen label",
+}
+ALLERGY_SOURCE = "Drug label: contraindicated in hypersensitivity to the active substance or its class"
 
-# --- Dangerous pairs ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class PairRule:
-    code: str
-    first: frozenset[str]
-    second: frozenset[str]
-    egfr_below: Decimal | None
-    why: str  # lazily translated
 
-
-RAAS_BLOCKERS = frozenset({TherapeuticClass.ACE_INHIBITOR, TherapeuticClass.ARB})
-DANGEROUS_PAIRS: tuple[PairRule, ...] = (
-    # ONTARGET and VA NEPHRON-D: more hyperkalaemia and acute kidney injury, no benefit;
-    # 中国高血压防治指南 2018 advises against combining them.
-    PairRule("ace_inhibitor_with_arb", frozenset({TherapeuticClass.ACE_INHIBITOR}), frozenset({TherapeuticClass.ARB}),
-             None, gettext_lazy("dual RAAS blockade raises the risk of hyperkalaemia and acute kidney injury")),
-    PairRule("raas_blocker_with_potassium_sparing", RAAS_BLOCKERS,
-             frozenset({TherapeuticClass.POTASSIUM_SPARING_DIURETIC}), Decimal(60),
-             gettext_lazy("with reduced kidney function this combination risks hyperkalaemia")),
-    # KDIGO 2012 4.4: avoid NSAIDs in people with reduced GFR taking RAAS blockers.
-    PairRule("raas_blocker_with_nsaid", RAAS_BLOCKERS, frozenset({TherapeuticClass.NSAID}), Decimal(60),
-             gettext_lazy("with reduced kidney function an NSAID with an ACE inhibitor or ARB risks acute kidney injury")),
-)
+# --- Interactions: the graded table in knowledge/interactions.yaml (prescriptions.interactions).
+# contraindicated blocks; major and moderate warn and need a written reason to override.
+INTERACTION_SEVERITY = {interactions.CONTRAINDICATED: BLOCK, interactions.MAJOR: WARN, interactions.MODERATE: WARN}
 
 
 # --- Inputs and outputs -------------------------------------------------------------------
@@ -177,6 +176,7 @@ class Finding:
     message: str
     item: int | None = None
     drug_code: str | None = None
+    source: str = ""  # the label or guideline the finding rests on
 
     @property
     def key(self) -> str:
@@ -195,23 +195,100 @@ class AllergyFact:
 
 
 @dataclass(frozen=True)
+class CurrentMedication:
+    """A current medication: its formulary drug (by code, or matched by name) or None, and its name."""
+
+    name: str
+    drug: Drug | None = None
+    started_on: date | None = None
+
+
+def _icd10_in(codes: Iterable[str], ranges: tuple[tuple[str, str], ...]) -> bool:
+    categories = [c.strip().upper().replace(".", "")[:3] for c in codes]
+    return any(low <= category <= high for category in categories for low, high in ranges)
+
+
+DIABETES_ICD10 = (("E10", "E14"),)
+DEMENTIA_ICD10 = (("F00", "F03"), ("G30", "G31"))  # dementia, Alzheimer's, other degeneration
+
+
+@dataclass(frozen=True)
 class PatientFacts:
-    """What the checks read from the record: allergies, the latest eGFR, chronic conditions."""
+    """What the checks read from the record: allergies, kidney function with its dates, active
+    conditions, age and sex, body weight, and the current medications resolved to drugs.
+    `as_of` is when the facts were read (dates are judged against it)."""
 
     allergies: tuple[AllergyFact, ...] = ()
     egfr: Decimal | None = None
-    egfr_measured_at: object = None
+    egfr_measured_at: datetime | None = None
     chronic_conditions: tuple[str, ...] = field(default=())
+    conditions: tuple[str, ...] = ()  # ICD-10 codes of every active condition
+    age: int | None = None
+    sex: str = ""
+    weight_kg: Decimal | None = None
+    creatinine_umol_l: Decimal | None = None
+    creatinine_measured_at: datetime | None = None
+    current_medications: tuple[CurrentMedication, ...] = ()
+    as_of: datetime | None = None
 
     @property
     def has_chronic_condition(self) -> bool:
         return bool(self.chronic_conditions)
 
+    @property
+    def diabetes(self) -> bool:
+        return _icd10_in(self.conditions, DIABETES_ICD10)
+
+    @property
+    def dementia(self) -> bool:
+        return _icd10_in(self.conditions, DEMENTIA_ICD10)
+
+    @property
+    def elderly(self) -> bool:
+        return self.age is not None and self.age >= settings.CHECKS_ELDERLY_AGE
+
+    @property
+    def egfr_stale(self) -> bool:
+        return renal.egfr_is_stale(self.egfr, self.egfr_measured_at, self.as_of)
+
+    @property
+    def egfr_for_dosing(self) -> Decimal | None:
+        """The latest eGFR, one band lower when it is out of date (the conservative step)."""
+        if self.egfr is None:
+            return None
+        return renal.next_lower_band(self.egfr) if self.egfr_stale else self.egfr
+
+    @property
+    def crcl(self) -> Decimal | None:
+        """Cockcroft-Gault creatinine clearance when age, sex, weight and a current creatinine are known."""
+        if None in (self.age, self.weight_kg, self.creatinine_umol_l) or self.sex not in ("male", "female"):
+            return None
+        value = renal.cockcroft_gault(age=self.age, female=self.sex == "female", weight_kg=self.weight_kg,
+                                      creatinine_umol_l=self.creatinine_umol_l)
+        return None if renal.egfr_is_stale(value, self.creatinine_measured_at, self.as_of) else value
+
+    def renal_function(self, drug: Drug) -> tuple[Decimal | None, str]:
+        """The value the drug's renal rule is read against, and its name: CrCl where the label
+        doses by it and it can be computed, else the (conservative) eGFR."""
+        if drug.renal_measure == RenalMeasure.CRCL and self.crcl is not None:
+            return self.crcl, "CrCl"
+        return self.egfr_for_dosing, "eGFR"
+
+    def context(self) -> interactions.Context:
+        renal_value = self.crcl if self.crcl is not None else self.egfr_for_dosing
+        return interactions.Context(egfr=self.egfr_for_dosing, renal=renal_value, diabetes=self.diabetes,
+                                    dementia=self.dementia, age=self.age)
+
 
 def patient_facts(patient: Patient) -> PatientFacts:
-    """Read the safety-relevant facts from `patient`'s record (active conditions only)."""
+    """Read the safety-relevant facts from `patient`'s record (active conditions only; the
+    current medications with their formulary drugs)."""
     summary = record_summary(patient, bp_readings=0)
     egfr = summary["latest_egfr"]
+    creatinine = summary["latest_creatinine"]
+    weight = latest_observation(patient, ObservationKind.BODY_WEIGHT)
+    medications = summary["medications"]
+    drugs = drugs_for_medications(medications)
     return PatientFacts(
         allergies=tuple(AllergyFact(a.substance, a.category, a.reaction) for a in summary["allergies"]),
         egfr=egfr.value if egfr else None,
@@ -219,6 +296,14 @@ def patient_facts(patient: Patient) -> PatientFacts:
         chronic_conditions=tuple(
             f"{c.icd10_code} {c.name}" for c in summary["conditions"] if icd10_is_chronic(c.icd10_code)
         ),
+        conditions=tuple(c.icd10_code for c in summary["conditions"]),
+        age=patient.age,
+        sex=patient.sex,
+        weight_kg=weight.value if weight else None,
+        creatinine_umol_l=creatinine.value if creatinine else None,
+        creatinine_measured_at=creatinine.measured_at if creatinine else None,
+        current_medications=tuple(CurrentMedication(m.name, drugs.get(m.pk), m.started_on) for m in medications),
+        as_of=timezone.now(),
     )
 
 
@@ -361,129 +446,297 @@ def allergy_group_label(group: str) -> str:
     return TherapeuticClass(group).label if group in TherapeuticClass.values else f"{group} group"
 
 
-def _allergy_reason(drug: Drug, substance: str) -> str | None:
-    """Why an allergy to `substance` concerns `drug`, or None."""
+def _allergy_match(drug: Drug, substance: str) -> tuple[str, str, str] | None:
+    """How an allergy to `substance` concerns `drug`: (severity, reason, source), or None.
+
+    The drug itself or its own class named: an absolute contraindication (block). A
+    cross-reacting group only (a sulfonamide allergy and furosemide, an aspirin allergy and
+    ibuprofen): a cross-sensitivity caution the doctor may override with a reason (warn).
+    """
     if allergy_names_drug(substance, drug):
-        return _("the drug itself")
+        return BLOCK, _("the drug itself"), ALLERGY_SOURCE
     named = allergy_groups_named(substance)
-    for group in [drug.therapeutic_class, *drug.allergy_groups]:
-        if group in named:
-            return _("its class (%(group)s)") % {"group": allergy_group_label(group)}
+    own_classes = interactions.classes_of(drug)
+    for group in named:
+        if group in own_classes:
+            return BLOCK, _("its class (%(group)s)") % {"group": allergy_group_label(group)}, ALLERGY_SOURCE
+    text = _normalise(substance)
+    cross = set(named) | {group for group, terms in CROSS_REACTIVITY_TERMS.items()
+                          if any(_mentions(text, term) for term in terms)}
+    for group in [*own_classes, *drug.allergy_groups]:
+        if group in cross:
+            return WARN, _("a cross-reacting group (%(group)s)") % {"group": allergy_group_label(group)}, \
+                CROSS_SENSITIVITY_SOURCES.get(group, ALLERGY_SOURCE)
     return None
 
 
 def check_allergies(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Finding]:
-    """Block a drug the patient is allergic to, by name, code or (cross-reacting) class."""
+    """Block a drug the patient is allergic to by name, code or class; warn on a cross-reacting
+    group (`allergy_cross_sensitivity`), which the doctor may override with a reason."""
     findings = []
     for item in items:
-        for allergy in facts.allergies:
-            if not allergy_concerns_medicines(allergy.category):
-                continue
-            reason = _allergy_reason(item.drug, allergy.substance)
-            if reason:
-                findings.append(Finding(
-                    "allergy", BLOCK,
-                    _("Allergy on record to '%(substance)s': %(drug)s matches %(reason)s.") % {
-                        "substance": allergy.substance, "drug": f"{item.drug.generic_name} {item.drug.generic_name_zh}",
-                        "reason": reason}, item.position, item.drug.code,
-                ))
-                break
+        matches = [(allergy, match) for allergy in facts.allergies if allergy_concerns_medicines(allergy.category)
+                   for match in [_allergy_match(item.drug, allergy.substance)] if match]
+        if not matches:
+            continue
+        allergy, (severity, reason, source) = min(matches, key=lambda m: m[1][0] != BLOCK)
+        drug = f"{item.drug.generic_name} {item.drug.generic_name_zh}"
+        if severity == BLOCK:
+            findings.append(Finding(
+                "allergy", BLOCK, _("Allergy on record to '%(substance)s': %(drug)s matches %(reason)s.") % {
+                    "substance": allergy.substance, "drug": drug, "reason": reason},
+                item.position, item.drug.code, source))
+        else:
+            findings.append(Finding(
+                "allergy_cross_sensitivity", WARN,
+                _("Allergy on record to '%(substance)s': %(drug)s belongs to %(reason)s; cross-sensitivity is "
+                  "possible, not certain. Ask what the reaction was.") % {
+                    "substance": allergy.substance, "drug": drug, "reason": reason},
+                item.position, item.drug.code, source))
     return findings
 
 
+def _renal_note(facts: PatientFacts, measure: str, value: Decimal) -> str:
+    if measure == "eGFR" and facts.egfr_stale:
+        return _("latest %(egfr)s, out of date: checked as %(assumed)s") % {
+            "egfr": _fmt(facts.egfr), "assumed": _fmt(value)}
+    return _("latest %(egfr)s") % {"egfr": _fmt(value)}
+
+
 def check_renal(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Finding]:
-    """Block below the drug's eGFR contraindication; warn above its renal dose cap (stating
-    the cap); warn when the drug has a renal rule and no eGFR is on record."""
+    """Against the drug's renal rule, read in its label's measure (CrCl when computable, else
+    eGFR; an out-of-date eGFR one band lower): block below its contraindication, warn above
+    its dose cap (stating the cap), warn when no kidney function is on record. A
+    contraindication reached only through the out-of-date step warns
+    (`renal_contraindicated_unconfirmed`): measure again rather than refuse outright."""
     findings = []
-    egfr = facts.egfr
+    items = list(items)
+    if facts.egfr_stale and any(item.drug.has_renal_rule for item in items):
+        days = renal.age_in_days(facts.egfr_measured_at, facts.as_of)
+        findings.append(Finding(
+            "renal_function_out_of_date", WARN,
+            _("The latest eGFR (%(egfr)s) is %(days)s days old, more than the %(window)s days advised at this level; "
+              "doses are checked as if it were one band lower (%(assumed)s). Measure it again.") % {
+                "egfr": _fmt(facts.egfr), "days": days, "window": renal.valid_days(facts.egfr),
+                "assumed": _fmt(facts.egfr_for_dosing)},
+            source="KDIGO 2012 CKD guideline 1.3 (frequency of GFR monitoring)"))
     for item in items:
         drug = item.drug
         if not drug.has_renal_rule:
             continue
-        if egfr is None:
+        value, measure = facts.renal_function(drug)
+        if value is None:
             findings.append(Finding("renal_function_unknown", WARN,
                                     _("No eGFR on record; %(drug)s has a renal dosing rule.") % {"drug": drug.display_name},
-                                    item.position, drug.code))
+                                    item.position, drug.code, drug.source_note))
             continue
-        if drug.renal_contraindicated_below is not None and egfr < drug.renal_contraindicated_below:
+        below = drug.renal_contraindicated_below
+        if below is not None and value < below:
+            confirmed = measure == "CrCl" or not facts.egfr_stale or facts.egfr < below
             findings.append(Finding(
-                "renal_contraindicated", BLOCK,
-                _("%(drug)s is contraindicated below eGFR %(below)s; latest eGFR is %(egfr)s.") % {
-                    "drug": drug.display_name, "below": _fmt(drug.renal_contraindicated_below), "egfr": _fmt(egfr)},
-                item.position, drug.code,
+                "renal_contraindicated" if confirmed else "renal_contraindicated_unconfirmed", BLOCK if confirmed else WARN,
+                _("%(drug)s is contraindicated below %(measure)s %(below)s (%(note)s).") % {
+                    "drug": drug.display_name, "measure": measure, "below": _fmt(below),
+                    "note": _renal_note(facts, measure, value)},
+                item.position, drug.code, drug.source_note,
             ))
             continue
-        cap = drug.renal_cap(egfr)
+        cap = drug.renal_cap(value)
         daily = daily_dose(item)
         if cap and daily > cap[0]:
             findings.append(Finding(
                 "renal_dose_cap", WARN,
-                _("%(drug)s %(daily)s %(unit)s/day is above the renal cap of %(cap)s %(unit)s/day for eGFR "
-                  "below %(below)s (latest %(egfr)s).") % {
+                _("%(drug)s %(daily)s %(unit)s/day is above the renal cap of %(cap)s %(unit)s/day for %(measure)s "
+                  "below %(below)s (%(note)s).") % {
                     "drug": drug.display_name, "daily": _fmt(daily), "unit": drug.strength_unit, "cap": _fmt(cap[0]),
-                    "below": _fmt(cap[1]), "egfr": _fmt(egfr)},
-                item.position, drug.code,
+                    "measure": measure, "below": _fmt(cap[1]), "note": _renal_note(facts, measure, value)},
+                item.position, drug.code, drug.source_note,
             ))
     return findings
 
 
-def check_duplicates(items: Sequence[PrescribedItem]) -> list[Finding]:
-    """Warn on each item that repeats the therapeutic class of an earlier item."""
-    findings = []
-    seen: dict[str, PrescribedItem] = {}
-    for item in items:
-        earlier = seen.get(item.drug.therapeutic_class)
-        if earlier is None:
-            seen[item.drug.therapeutic_class] = item
+# --- Medicines in play: the new items and the current medications --------------------------
+def participants(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Participant]:
+    """The new items, then the coded current medications that no new item renews (a new line
+    with the same ingredients as a current medication continues it)."""
+    new = [Participant.of(item.drug, position=item.position) for item in items]
+    renewed = {p.ingredients for p in new}
+    current = []
+    for medication in facts.current_medications:
+        if medication.drug is None:
             continue
-        what = (_("the same ingredient") if earlier.drug.ingredient == item.drug.ingredient
-                else _("the same class (%(class)s)") % {"class": item.drug.get_therapeutic_class_display()})
+        participant = Participant.of(medication.drug, started_on=medication.started_on)
+        if participant.ingredients not in renewed:
+            current.append(participant)
+    return new + current
+
+
+def _named(participant: Participant) -> str:
+    if participant.is_new:
+        return participant.drug.display_name
+    return _("%(drug)s (current medication)") % {"drug": participant.drug.display_name}
+
+
+def check_duplicates(items: Sequence[PrescribedItem], facts: PatientFacts | None = None) -> list[Finding]:
+    """Warn on each item that repeats an ingredient or a therapeutic class of an earlier item or
+    of a current medication (a fixed-dose combination and its own component, nifedipine for a
+    patient on amlodipine). Allowed combinations (DAPT: aspirin + a P2Y12 inhibitor) and the
+    classes routinely doubled (interactions.yaml `duplicates`) are not flagged."""
+    facts = facts or PatientFacts()
+    findings = []
+    for duplicate in interactions.duplicate_hits(participants(facts, items)):
+        item, other = duplicate.item, duplicate.other
+        what = (_("the same ingredient") if duplicate.same_ingredient
+                else _("the same class (%(class)s)") % {"class": TherapeuticClass(duplicate.shared_class).label})
+        if other.is_new:
+            message = _("%(drug)s and %(other)s (item %(position)s) are %(what)s.") % {
+                "drug": item.drug.display_name, "other": other.drug.display_name, "position": other.position,
+                "what": what}
+        else:
+            message = _("%(drug)s and %(other)s, a current medication, are %(what)s.") % {
+                "drug": item.drug.display_name, "other": other.drug.display_name, "what": what}
+        findings.append(Finding("duplicate_therapy", WARN, message, item.position, item.drug.code,
+                                "中国高血压防治指南 (2018): combine classes, not two drugs of one class"))
+    return findings
+
+
+def _severity_label(grade: str) -> str:
+    return {interactions.CONTRAINDICATED: _("Contraindicated combination"), interactions.MAJOR: _("Major interaction"),
+            interactions.MODERATE: _("Moderate interaction")}[grade]
+
+
+def check_interactions(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Finding]:
+    """Each rule of the interaction table that the new items fire, with one another or with the
+    current medications (conditions such as eGFR, diabetes and age read from `facts`):
+    contraindicated blocks, major and moderate warn. A one-medicine rule is a drug-disease
+    caution (digoxin with reduced kidney function)."""
+    findings = []
+    context = facts.context()
+    for hit in interactions.interaction_hits(participants(facts, items), context):
+        rule = hit.rule
         findings.append(Finding(
-            "duplicate_therapy", WARN,
-            _("%(drug)s and %(other)s (item %(position)s) are %(what)s.") % {
-                "drug": item.drug.display_name, "other": earlier.drug.display_name, "position": earlier.position,
-                "what": what},
-            item.position, item.drug.code,
+            rule.id, INTERACTION_SEVERITY[hit.severity],
+            _("%(severity)s: %(drugs)s%(because)s. %(mechanism)s; %(advice)s.") % {
+                "severity": _severity_label(hit.severity), "drugs": " + ".join(_named(p) for p in hit.participants),
+                "because": _conditions_note(rule, hit.severity, context),
+                "mechanism": _capitalised(in_language(rule.mechanism["zh"], rule.mechanism["en"])),
+                "advice": in_language(rule.advice["zh"], rule.advice["en"])},
+            hit.anchor.position, hit.anchor.drug.code, rule.source,
         ))
     return findings
 
 
-def check_dangerous_pairs(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Finding]:
-    """Warn on each pair in DANGEROUS_PAIRS, those with `egfr_below` only when the latest eGFR is below it."""
+def _conditions_note(rule: interactions.Rule, grade: str, context: interactions.Context) -> str:
+    """" (eGFR 48, diabetes)": the patient facts that made the rule apply or raised its grade."""
+    conditions = [rule.when]
+    if grade != rule.severity:
+        conditions += [c for c in rule.raise_when_any if interactions.condition_holds(c, context)]
+    names = set().union(*conditions)
+    parts = []
+    if "egfr_below" in names:
+        parts.append(_("eGFR %(egfr)s") % {"egfr": _fmt(context.egfr)})
+    if "diabetes" in names:
+        parts.append(_("diabetes"))
+    if "age_from" in names:
+        parts.append(_("age %(age)s") % {"age": context.age})
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- Doses --------------------------------------------------------------------------------
+# A daily dose below a tenth of the drug's minimum (or, without one, a hundredth of its usual
+# dose) is an order-entry slip (µg typed for mg), not a clinical choice: it blocks as implausible.
+IMPLAUSIBLE_BELOW_MINIMUM = 10
+IMPLAUSIBLE_BELOW_USUAL = 100
+
+
+def check_doses(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Finding]:
+    """Per item: block above the label's single-dose or daily maximum and an implausibly low dose
+    (a unit slip such as amlodipine "5 µg"); warn below the minimum effective dose, above the
+    elderly maximum from CHECKS_ELDERLY_AGE, and an NSAID for longer than CHECKS_NSAID_CKD_MAX_DAYS
+    when the eGFR is below CHECKS_NSAID_CKD_EGFR_BELOW (KDIGO 2012 4.4.2)."""
     findings = []
-    for rule in DANGEROUS_PAIRS:
-        if rule.egfr_below is not None and (facts.egfr is None or facts.egfr >= rule.egfr_below):
-            continue
-        firsts = [i for i in items if i.drug.therapeutic_class in rule.first]
-        seconds = [i for i in items if i.drug.therapeutic_class in rule.second]
-        for second in seconds:
-            for first in firsts:
-                renal = _(" (eGFR %(egfr)s)") % {"egfr": _fmt(facts.egfr)} if rule.egfr_below is not None else ""
-                findings.append(Finding(
-                    rule.code, WARN,
-                    _("%(first)s with %(second)s: %(why)s%(renal)s.") % {
-                        "first": first.drug.display_name, "second": second.drug.display_name, "why": rule.why,
-                        "renal": renal},
-                    second.position, second.drug.code,
-                ))
-                break
+    egfr = facts.egfr_for_dosing
+    for item in items:
+        drug, unit = item.drug, item.drug.strength_unit
+        single = dose_in_strength_units(drug=drug, dose=Decimal(item.dose), dose_unit=item.dose_unit)
+        daily = single * _times_per_day(item.frequency)
+        values = {"drug": drug.display_name, "daily": _fmt(daily), "single": _fmt(single), "unit": unit}
+
+        def add(code, severity, message, source=drug.source_note):
+            findings.append(Finding(code, severity, message, item.position, drug.code, source))
+
+        if drug.max_single_dose is not None and single > drug.max_single_dose:
+            add("max_single_dose", BLOCK, _("%(drug)s %(single)s %(unit)s in one dose exceeds the single-dose maximum "
+                                            "of %(maximum)s %(unit)s.") % {**values, "maximum": _fmt(drug.max_single_dose)})
+        if daily > drug.max_daily_dose:
+            add("max_daily_dose", BLOCK, _("%(drug)s %(daily)s %(unit)s/day exceeds the maximum of %(maximum)s "
+                                           "%(unit)s/day.") % {**values, "maximum": _fmt(drug.max_daily_dose)})
+        if drug.min_daily_dose is not None:
+            implausible = daily < drug.min_daily_dose / IMPLAUSIBLE_BELOW_MINIMUM
+        else:
+            implausible = daily < drug.usual_daily_dose / IMPLAUSIBLE_BELOW_USUAL
+        if implausible:
+            add("dose_implausibly_low", BLOCK, _("%(drug)s %(daily)s %(unit)s/day is far below any effective dose "
+                                                 "(usual %(usual)s %(unit)s/day): check the unit (µg, mg, g).")
+                % {**values, "usual": _fmt(drug.usual_daily_dose)})
+        elif drug.min_daily_dose is not None and daily < drug.min_daily_dose:
+            add("dose_below_minimum", WARN, _("%(drug)s %(daily)s %(unit)s/day is below the minimum effective dose "
+                                              "of %(minimum)s %(unit)s/day.") % {**values,
+                                                                                "minimum": _fmt(drug.min_daily_dose)})
+        if (facts.elderly and drug.elderly_max_daily_dose is not None and daily > drug.elderly_max_daily_dose
+                and daily <= drug.max_daily_dose):
+            add("elderly_max_daily_dose", WARN, _("%(drug)s %(daily)s %(unit)s/day is above the maximum of %(maximum)s "
+                                                  "%(unit)s/day from age %(age)s (patient is %(patient_age)s).")
+                % {**values, "maximum": _fmt(drug.elderly_max_daily_dose), "age": settings.CHECKS_ELDERLY_AGE,
+                   "patient_age": facts.age})
+        if (TherapeuticClass.NSAID in interactions.classes_of(drug) and egfr is not None
+                and egfr < settings.CHECKS_NSAID_CKD_EGFR_BELOW and item.days_supply > settings.CHECKS_NSAID_CKD_MAX_DAYS):
+            add("nsaid_duration_ckd", WARN, _("%(days)s days of %(drug)s with eGFR %(egfr)s: an NSAID in reduced kidney "
+                                              "function is for a short course of at most %(limit)s days.")
+                % {**values, "days": item.days_supply, "egfr": _fmt(egfr), "limit": settings.CHECKS_NSAID_CKD_MAX_DAYS},
+                "KDIGO 2012 CKD guideline 4.4.2 (avoid prolonged NSAIDs at GFR < 60)")
     return findings
 
 
-def check_max_daily_dose(items: Iterable[PrescribedItem]) -> list[Finding]:
-    """Block an item whose daily dose exceeds the drug's label maximum."""
-    findings = []
+# --- Age: AGS Beers Criteria 2023 ---------------------------------------------------------
+def _days_taken(facts: PatientFacts, participant: Participant, days_supply: int) -> int:
+    """This supply plus how long the patient has already been on the same medicine."""
+    today = (facts.as_of or timezone.now()).date()
+    already = [(today - m.started_on).days for m in facts.current_medications
+               if m.drug is not None and m.started_on and interactions.ingredients_of(m.drug) & participant.ingredients]
+    return days_supply + max([0, *already])
+
+
+def check_beers(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Finding]:
+    """From CHECKS_ELDERLY_AGE, warn on each Beers 2023 entry an item meets, with the list's
+    reason and advice (code `beers_<entry>`)."""
+    if not facts.elderly:
+        return []
+    table, context, findings = beers.beers_table(), facts.context(), []
     for item in items:
-        daily = daily_dose(item)
-        if daily > item.drug.max_daily_dose:
-            unit = item.drug.strength_unit
+        participant = Participant.of(item.drug, position=item.position)
+        for entry in beers.beers_hits(participant, context=context, daily=daily_dose(item),
+                                      days_taken=_days_taken(facts, participant, item.days_supply)):
             findings.append(Finding(
-                "max_daily_dose", BLOCK,
-                _("%(drug)s %(daily)s %(unit)s/day exceeds the maximum of %(maximum)s %(unit)s/day.") % {
-                    "drug": item.drug.display_name, "daily": _fmt(daily), "unit": unit,
-                    "maximum": _fmt(item.drug.max_daily_dose)}, item.position, item.drug.code,
+                f"beers_{entry.id}", WARN,
+                _("Beers 2023, age %(age)s: %(drug)s. %(reason)s; %(advice)s.") % {
+                    "age": facts.age, "drug": item.drug.display_name,
+                    "reason": _capitalised(in_language(entry.reason["zh"], entry.reason["en"])),
+                    "advice": in_language(entry.advice["zh"], entry.advice["en"])},
+                item.position, item.drug.code, table.source,
             ))
     return findings
+
+
+def knowledge_version() -> str:
+    """The version of the formulary and knowledge base the checks run against, as recorded on a
+    signed prescription (`Prescription.formulary_version`): formulary, interactions, Beers."""
+    return (f"{knowledge.formulary_version()}+ix{interactions.version()}"
+            f"+beers{beers.beers_table().version}")[:40]
 
 
 def findings_for(facts: PatientFacts, items: Sequence[PrescribedItem], *, long_term: bool = False) -> list[Finding]:
@@ -491,10 +744,11 @@ def findings_for(facts: PatientFacts, items: Sequence[PrescribedItem], *, long_t
     findings = [
         *check_allergies(facts, items),
         *check_renal(facts, items),
-        *check_max_daily_dose(items),
+        *check_doses(facts, items),
         *online_rules.check_days_supply(facts, items, long_term=long_term),
-        *check_duplicates(items),
-        *check_dangerous_pairs(facts, items),
+        *check_duplicates(items, facts),
+        *check_interactions(facts, items),
+        *check_beers(facts, items),
     ]
     return sorted(findings, key=lambda f: (f.severity != BLOCK, -1 if f.item is None else f.item))
 

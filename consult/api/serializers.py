@@ -123,8 +123,10 @@ class AllergySerializer(RecordedBySerializer):
 class MedicationSerializer(RecordedBySerializer):
     class Meta:
         model = Medication
-        fields = ["id", "name", "dose", "frequency", "started_on", "active", "recorded_by", "recorded_at"]
+        fields = ["id", "name", "drug_code", "dose", "frequency", "started_on", "active", "recorded_by", "recorded_at"]
         read_only_fields = ["id", "recorded_by", "recorded_at"]
+        # With a formulary `drug_code` the name may be left out: the formulary's name is kept.
+        extra_kwargs = {"name": {"required": False}}
 
 class ObservationSerializer(RecordedBySerializer):
     systolic = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)

@@ -13,8 +13,7 @@ from prescriptions.checks import (
     Finding,
     ItemInput,
     PatientFacts,
-    check_dangerous_pairs,
-    check_days_supply,
+    check_interactions,
     expected_quantity,
     icd10_is_chronic,
     override_allowed,
@@ -55,10 +54,13 @@ def test_zhang_lin_amlodipine_5mg_daily_for_30_days_passes(zhang_lin, formulary,
     assert prescription_check(patient=zhang_lin, items=[item(formulary["AMLO-T5"], 5, "qd", days=30)]) == []
 
 
-def test_zhang_lin_hydrochlorothiazide_is_blocked_by_his_sulfonamide_allergy(zhang_lin, formulary, item):
+def test_zhang_lin_hydrochlorothiazide_is_a_cross_sensitivity_warning_for_his_sulfonamide_allergy(zhang_lin, formulary, item):
+    # Issue 16: a sulfonamide allergy and a non-antibiotic sulfonamide is a caution the doctor
+    # may override with a reason, not a block (it was a block before).
     findings = prescription_check(patient=zhang_lin, items=[item(formulary["HCTZ-T25"], 25, "qd", days=30)])
-    allergy = [f for f in findings if f.code == "allergy"]
-    assert len(allergy) == 1 and allergy[0].severity == BLOCK and allergy[0].drug_code == "HCTZ-T25"
+    allergy = [f for f in findings if f.code.startswith("allergy")]
+    assert len(allergy) == 1 and allergy[0].severity == WARN and allergy[0].drug_code == "HCTZ-T25"
+    assert allergy[0].code == "allergy_cross_sensitivity" and allergy[0].source
     assert "Sulfonamides" in allergy[0].message and "sulfonamide" in allergy[0].message
 
 
@@ -73,10 +75,8 @@ def test_zhang_lin_hydrochlorothiazide_is_blocked_by_his_sulfonamide_allergy(zha
         ("ACE inhibitors", "drug_class", "ENAL-T10"),
         ("普利类", "drug_class", "BENA-T10"),
         ("沙坦类", "drug_class", "VALS-C80"),
-        ("Aspirin 阿司匹林", "drug", "IBUP-SR300"),
-        ("NSAIDs", "drug_class", "ASPI-EC100"),
-        ("sulfa drugs", "other", "GLIC-MR30"),
-        ("磺胺类", "drug_class", "FURO-T20"),
+        ("Aspirin 阿司匹林", "drug", "ASPI-EC100"),
+        ("NSAIDs", "drug_class", "IBUP-SR300"),
         ("他汀类", "drug_class", "ROSU-T10"),
     ],
 )
@@ -85,6 +85,24 @@ def test_allergy_to_the_drug_or_its_class_blocks(plain_patient, formulary, item,
     drug = formulary[code]
     findings = prescription_check(patient=plain_patient, items=[item(drug, drug.usual_daily_dose, "qd")])
     assert ("allergy", BLOCK, 0) in codes(findings)
+
+
+@pytest.mark.parametrize(
+    "substance, category, code",
+    [
+        ("Aspirin 阿司匹林", "drug", "IBUP-SR300"),
+        ("NSAIDs", "drug_class", "ASPI-EC100"),
+        ("sulfa drugs", "other", "GLIC-MR30"),
+        ("磺胺类", "drug_class", "FURO-T20"),
+    ],
+)
+def test_cross_reacting_group_warns_instead_of_blocking(plain_patient, formulary, item, substance, category, code):
+    # Issue 16: these were blocks; the evidence supports a caution with a written reason.
+    AllergyFactory(patient=plain_patient, substance=substance, category=category)
+    drug = formulary[code]
+    findings = prescription_check(patient=plain_patient, items=[item(drug, drug.usual_daily_dose, "qd")])
+    assert ("allergy_cross_sensitivity", WARN, 0) in codes(findings)
+    assert "allergy" not in {f.code for f in findings}
 
 
 @pytest.mark.parametrize(
@@ -165,9 +183,9 @@ def test_daily_dose_at_the_maximum_passes_and_tablet_units_count(plain_patient, 
     amlodipine = formulary["AMLO-T5"]
     assert prescription_check(patient=plain_patient, items=[item(amlodipine, 10, "qd")]) == []
     assert prescription_check(patient=plain_patient, items=[item(amlodipine, 2, "qd", unit="片")]) == []
-    assert codes(prescription_check(patient=plain_patient, items=[item(amlodipine, 3, "qd", unit="tablet")])) == {
-        ("max_daily_dose", BLOCK, 0)
-    }
+    over = codes(prescription_check(patient=plain_patient, items=[item(amlodipine, 3, "qd", unit="tablet")]))
+    assert ("max_daily_dose", BLOCK, 0) in over
+    assert over <= {("max_daily_dose", BLOCK, 0), ("max_single_dose", BLOCK, 0)}
 
 
 def test_as_needed_items_are_counted_at_four_doses_a_day(plain_patient, formulary, item):
@@ -197,13 +215,16 @@ def test_ace_inhibitor_with_arb_warns_whatever_the_kidneys(plain_patient, formul
     assert codes(prescription_check(patient=plain_patient, items=items)) == {("ace_inhibitor_with_arb", WARN, 1)}
 
 
-def test_raas_blocker_with_spironolactone_warns_only_in_renal_impairment(plain_patient, formulary, item):
+def test_raas_blocker_with_spironolactone_warns_and_is_major_in_renal_impairment(plain_patient, formulary, item):
+    # Issue 16: now at any eGFR (moderate), major below 60 or with diabetes (was: only below 60).
     items = [item(formulary["LOSA-T50"], 50), item(formulary["SPIR-T20"], 20, position=1)]
-    assert prescription_check(patient=plain_patient, items=items) == []
+    findings = prescription_check(patient=plain_patient, items=items)
+    assert codes(findings) == {("raas_blocker_with_potassium_sparing", WARN, 1)}
+    assert "Moderate" in findings[0].message
     LabFactory(patient=plain_patient, value=Decimal("55"))
-    assert codes(prescription_check(patient=plain_patient, items=items)) == {
-        ("raas_blocker_with_potassium_sparing", WARN, 1)
-    }
+    findings = prescription_check(patient=plain_patient, items=items)
+    assert codes(findings) == {("raas_blocker_with_potassium_sparing", WARN, 1)}
+    assert "Major" in findings[0].message and "eGFR 55" in findings[0].message
 
 
 def test_raas_blocker_with_nsaid_warns_for_zhang_lin(zhang_lin, formulary, item):
@@ -214,39 +235,11 @@ def test_raas_blocker_with_nsaid_warns_for_zhang_lin(zhang_lin, formulary, item)
 
 
 def test_dangerous_pair_with_renal_condition_is_skipped_without_an_egfr(formulary, item, db):
-    items = [item(formulary["LOSA-T50"], 50), item(formulary["SPIR-T20"], 20, position=1)]
-    assert check_dangerous_pairs(PatientFacts(), items) == []
+    items = [item(formulary["LOSA-T50"], 50), item(formulary["IBUP-SR300"], 300, "bid", days=3, position=1)]
+    assert check_interactions(PatientFacts(), items) == []
 
 
-# --- Days of supply --------------------------------------------------------------------------
-def test_days_supply_limit_is_7_without_a_chronic_condition(plain_patient, formulary, item):
-    amlodipine = formulary["AMLO-T5"]
-    assert prescription_check(patient=plain_patient, items=[item(amlodipine, 5, days=7)]) == []
-    findings = prescription_check(patient=plain_patient, items=[item(amlodipine, 5, days=8)])
-    assert codes(findings) == {("days_supply", BLOCK, 0)}
-    assert "7-day limit" in findings[0].message
-
-
-def test_days_supply_limit_is_30_with_a_chronic_condition_and_84_when_long_term(zhang_lin, formulary, item):
-    amlodipine = formulary["AMLO-T5"]
-    assert codes(prescription_check(patient=zhang_lin, items=[item(amlodipine, 5, days=31)])) == {("days_supply", BLOCK, 0)}
-    assert prescription_check(patient=zhang_lin, items=[item(amlodipine, 5, days=84)], long_term=True) == []
-    findings = prescription_check(patient=zhang_lin, items=[item(amlodipine, 5, days=85)], long_term=True)
-    assert codes(findings) == {("days_supply", BLOCK, 0)} and "84-day limit" in findings[0].message
-
-
-def test_resolved_or_acute_conditions_do_not_lengthen_the_supply(plain_patient, formulary, item):
-    ConditionFactory(patient=plain_patient, icd10_code="I10", status=ConditionStatus.RESOLVED)
-    ConditionFactory(patient=plain_patient, icd10_code="J06.9", name="Acute upper respiratory infection")
-    findings = prescription_check(patient=plain_patient, items=[item(formulary["AMLO-T5"], 5, days=30)])
-    assert codes(findings) == {("days_supply", BLOCK, 0)}
-
-
-def test_long_term_flag_without_a_chronic_condition_blocks(plain_patient, formulary, item):
-    findings = prescription_check(patient=plain_patient, items=[item(formulary["AMLO-T5"], 5, days=7)], long_term=True)
-    assert codes(findings) == {("long_term_without_chronic_condition", BLOCK, None)}
-
-
+# --- Chronic ICD-10 categories (days' supply and long-term rules: tests/prescriptions/test_online_rules.py) --
 @pytest.mark.parametrize(
     "code, chronic",
     [("I10", True), ("I15.0", True), ("I16", False), ("E11.9", True), ("E78.5", True), ("N18.3", True),
@@ -254,11 +247,6 @@ def test_long_term_flag_without_a_chronic_condition_blocks(plain_patient, formul
 )
 def test_icd10_chronic_ranges(code, chronic):
     assert icd10_is_chronic(code) is chronic
-
-
-def test_days_supply_check_reads_chronic_conditions_from_facts(formulary, item, db):
-    facts = PatientFacts(chronic_conditions=("E11 Type 2 diabetes",))
-    assert check_days_supply(facts, [item(formulary["METF-T500"], 500, "bid", days=30)]) == []
 
 
 # --- Input validation and quantity -----------------------------------------------------------
@@ -321,7 +309,7 @@ def test_frequency_table_has_the_six_codes():
 
 
 def test_patient_facts_reads_allergies_latest_egfr_and_chronic_conditions(zhang_lin, django_assert_max_num_queries):
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):  # + body weight (issue 16)
         facts = patient_facts(zhang_lin)
     assert facts.egfr == Decimal("48")
     assert [a.substance for a in facts.allergies] == ["Sulfonamides 磺胺类"]
@@ -365,5 +353,5 @@ def test_no_findings_need_no_reasons():
 
 def test_finding_key_and_dict_shape():
     assert WARNING.as_dict() == {"code": "renal_dose_cap", "severity": "warn", "message": "above cap", "item": 1,
-                                 "drug_code": "METF-T500", "key": "renal_dose_cap:1"}
+                                 "drug_code": "METF-T500", "source": "", "key": "renal_dose_cap:1"}
     assert Finding("long_term_without_chronic_condition", BLOCK, "x").key == "long_term_without_chronic_condition"
