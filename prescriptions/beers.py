@@ -20,7 +20,7 @@ class BeersEntry:
     ingredients: frozenset[str]
     except_ingredients: frozenset[str]
     crcl_below: Decimal | None
-    daily_above: Decimal | None
+    daily_above_mg: Decimal | None
     days_over: int | None
     dementia: bool
     reason: dict
@@ -49,23 +49,24 @@ def beers_table() -> BeersTable:
     entries = tuple(
         BeersEntry(e["id"], frozenset(e.get("classes", ())), frozenset(e.get("ingredients", ())),
                    frozenset(e.get("except_ingredients", ())), _decimal(e.get("crcl_below")),
-                   _decimal(e.get("daily_above")), e.get("days_over"), bool(e.get("dementia")), e["reason"], e["advice"])
+                   _decimal(e.get("daily_above_mg")), e.get("days_over"), bool(e.get("dementia")), e["reason"], e["advice"])
         for e in data["entries"]
     )
     return BeersTable(str(data["version"]), data["source"], entries)
 
 
-def beers_hits(participant: Participant, *, context: Context, daily: Decimal, days_taken: int) -> list[BeersEntry]:
+def beers_hits(participant: Participant, *, context: Context, daily_mg: Decimal | None,
+               days_taken: int) -> list[BeersEntry]:
     """The Beers entries concerning new item `participant` (the caller checks the patient is
-    65 or older). `daily` is its daily dose in the strength unit; `days_taken` is this supply
-    plus how long the patient has already been on the medicine."""
+    65 or older). `daily_mg` is its daily dose in mg (None for a unit that is not a mass);
+    `days_taken` is this supply plus how long the patient has already been on the medicine."""
     found = []
     for entry in beers_table().entries:
         if not entry.matches(participant):
             continue
         if entry.crcl_below is not None and not condition_holds({"crcl_below": entry.crcl_below}, context):
             continue
-        if entry.daily_above is not None and daily <= entry.daily_above:
+        if entry.daily_above_mg is not None and (daily_mg is None or daily_mg <= entry.daily_above_mg):
             continue
         if entry.days_over is not None and days_taken <= entry.days_over:
             continue

@@ -71,6 +71,13 @@ FREQUENCIES: dict[str, Frequency] = {
 # Dose units: a mass (converted to the drug's strength unit) or a count of the dosage unit.
 MASS_IN_MG = {"mg": Decimal(1), "g": Decimal(1000), "ug": Decimal("0.001"), "mcg": Decimal("0.001"), "µg": Decimal("0.001")}
 DOSAGE_UNITS = {"tablet", "capsule", "片", "粒"}
+# Other spellings of the same unit: the Greek mu for the micro sign, Chinese names, "U" for IU.
+UNIT_ALIASES = {"μg": "µg", "微克": "µg", "毫克": "mg", "克": "g", "u": "iu", "单位": "iu"}
+
+
+def _unit(text: str) -> str:
+    unit = text.strip().lower()
+    return UNIT_ALIASES.get(unit, unit)
 
 
 # Days of supply are an online-prescribing rule: prescriptions.rules.check_days_supply.
@@ -314,10 +321,10 @@ def _times_per_day(frequency: str) -> int:
 
 def dose_in_strength_units(*, drug: Drug, dose: Decimal, dose_unit: str) -> Decimal:
     """One administration expressed in the drug's strength unit (mg): "2 片" of 300 mg is 600."""
-    unit = dose_unit.strip().lower()
+    unit = _unit(dose_unit)
     if unit in DOSAGE_UNITS:
         return dose * drug.strength
-    strength_unit = drug.strength_unit.lower()
+    strength_unit = _unit(drug.strength_unit)
     if unit == strength_unit:
         return dose
     if unit in MASS_IN_MG and strength_unit in MASS_IN_MG:
@@ -719,7 +726,9 @@ def check_beers(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Fi
     table, context, findings = beers.beers_table(), facts.context(), []
     for item in items:
         participant = Participant.of(item.drug, position=item.position)
-        for entry in beers.beers_hits(participant, context=context, daily=daily_dose(item),
+        unit = _unit(item.drug.strength_unit)
+        daily_mg = daily_dose(item) * MASS_IN_MG[unit] if unit in MASS_IN_MG else None
+        for entry in beers.beers_hits(participant, context=context, daily_mg=daily_mg,
                                       days_taken=_days_taken(facts, participant, item.days_supply)):
             findings.append(Finding(
                 f"beers_{entry.id}", WARN,

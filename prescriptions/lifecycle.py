@@ -408,6 +408,7 @@ def prescription_sign(*, by: User, prescription: Prescription, overrides: Mappin
     prescription.content_hash = content_hash(content)
     prescription.signed_content = content
     prescription.override_reasons = accepted
+    prescription.formulary_version = checks.knowledge_version()  # what the checks above ran against
     if rules.needs_patient_confirmation(prescription):
         _transition(prescription, S.CONFIRMING, by=by, reason="signed; awaiting the patient's confirmation", now=now)
         notification_send(

@@ -106,6 +106,7 @@ class FindingSerializer(serializers.Serializer):
     message = serializers.CharField()
     item = serializers.IntegerField(allow_null=True, help_text="Position of the item concerned.")
     drug_code = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_blank=True, help_text="The label or guideline the finding rests on.")
     key = serializers.CharField(help_text="Key for `overrides` when signing over a warning.")
 
 
