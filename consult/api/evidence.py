@@ -43,7 +43,7 @@ class ConditionEvidenceView(APIView):
         rows = condition.evidence.select_related("condition").order_by("uploaded_at", "id")
         return Response(ConditionEvidenceSerializer(rows, many=True).data)
 
-    @extend_schema(request={"multipart/form-data": EvidenceUploadSerializer}, responses={201: ConditionEvidenceSerializer},
+    @extend_schema(request=EvidenceUploadSerializer, responses={201: ConditionEvidenceSerializer},
                    summary="Attach the outpatient record or discharge summary to a condition")
     @refuses("forbidden", "required", "invalid", "file_too_large", "file_type_not_allowed")
     def post(self, request, patient_pk: int, condition_pk: int):
