@@ -68,7 +68,6 @@ def test_a_consented_call_is_recorded_uploaded_and_plays_back(asgi_server, media
         doctor.click("#recording-consent")
         # The family's panel hears the doctor's consent over the socket.
         family.wait_for_selector("#recording-consent-doctor[data-consented=true]")
-        assert family.locator("#recording-withdraw").count() == 0  # recording has started, or is about to
 
         connected = "window.consult.connectionState === 'connected' && window.consult.framesReceived > 10"
         doctor.wait_for_function(connected, timeout=30_000)
@@ -76,6 +75,8 @@ def test_a_consented_call_is_recorded_uploaded_and_plays_back(asgi_server, media
         # A few seconds of the call: at least two chunks uploaded.
         doctor.wait_for_function("window.consultRecording.status === 'recording' && window.consultRecording.uploaded >= 2",
                                  timeout=30_000)
+        # Recording has started: the family's panel no longer offers to withdraw.
+        family.wait_for_selector("#recording-withdraw", state="detached")
         assert_accessible(doctor)
         screenshot(doctor, "recording-room")
         doctor.click("#end")
@@ -104,9 +105,11 @@ def test_a_consented_call_is_recorded_uploaded_and_plays_back(asgi_server, media
             v.muted = true;
             await v.play();
             await new Promise((resolve) => setTimeout(resolve, 1500));
-            return {duration: v.duration, time: v.currentTime, width: v.videoWidth, error: v.error && v.error.code};
+            return {duration: v.duration, time: v.currentTime, width: v.videoWidth, error: v.error && v.error.code,
+                    audio: v.webkitAudioDecodedByteCount};
         }""")
         assert seen["duration"] > 1 and seen["time"] > 0.3 and seen["width"] > 0 and seen["error"] is None, seen
+        assert seen["audio"] > 0, "the recording carries the mixed voices"
         assert_accessible(family)
         screenshot(family, "recording-playback")
     finally:

@@ -153,6 +153,14 @@
     changed();
   }
 
+  // A refused consent (400/409) comes back as the panel with its message; htmx would drop it.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if ([400, 409].includes(event.detail.xhr.status) && event.detail.elt.closest("#recording")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // The room's socket messages (room.js passes each on): consent changes, and the end.
   document.addEventListener("room-message", (event) => {
     const message = event.detail;
