@@ -29,12 +29,12 @@ from django.views.decorators.http import require_GET, require_POST
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.languages import in_language
 from cloudhospital.models import Role
-from cloudhospital.pinyin import matches
 from cloudhospital.web import refusal_into_form
 from consult.permissions import consultations_visible_to
 from consult.selectors import consultation_for, patients_listed
 from prescriptions import lifecycle
 from prescriptions.checks import BLOCK, FREQUENCIES, WARN, Finding, expected_quantity, override_allowed
+from prescriptions.formulary import drugs_matching
 from prescriptions.lifecycle import ItemDraft, prescription_allowed_actions
 from prescriptions.models import Drug, Prescription, PrescriptionStatus
 from prescriptions.permissions import may_prescribe_in, prescriptions_visible_to
@@ -453,17 +453,12 @@ def panel(request, consultation_id: int):
 @login_required
 @require_GET
 def drug_search(request, consultation_id: int):
-    """Formulary entries matching ?q= by Chinese or English name, ingredient, code, or pinyin
-    initials ("aldp" finds 氨氯地平): a list of buttons, each adding the drug to the draft."""
+    """Formulary entries matching ?q= by Chinese or English name, ingredient, code, or stored pinyin
+    initials ("aldp" finds 氨氯地平; prescriptions.formulary.drugs_matching): a list of buttons, each
+    adding the drug to the draft."""
     consultation = _consultation_unlogged(request, consultation_id)
     query = (request.GET.get("q") or "").strip()[:40]
-    found = []
-    if query:
-        for drug in Drug.objects.filter(active=True).order_by("generic_name_zh", "strength"):
-            if matches(query, drug.generic_name_zh, drug.ingredient_zh, drug.generic_name, drug.ingredient, drug.code):
-                found.append(drug)
-            if len(found) >= SEARCH_RESULTS_MAX:
-                break
+    found = list(drugs_matching(query).order_by("generic_name_zh", "strength")[:SEARCH_RESULTS_MAX])
     return render(request, "prescriptions/prescribing/drug_results.html",
                   {"consultation": consultation, "query": query, "drugs": found})
 

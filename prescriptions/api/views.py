@@ -43,12 +43,13 @@ from prescriptions.selectors import prescription_for, prescriptions_for_display,
 
 
 class DrugViewSet(viewsets.ReadOnlyModelViewSet):
-    """The formulary. `?search=` matches code and English or Chinese names; filter by `therapeutic_class`."""
+    """The formulary. `?search=` matches code, English or Chinese names and pinyin initials ("delz" finds
+    盐酸地尔硫䓬片); filter by `therapeutic_class`."""
 
     serializer_class = DrugSerializer
     queryset = Drug.objects.filter(active=True)
     filterset_fields = ["therapeutic_class", "prescription_only"]
-    search_fields = ["code", "generic_name", "generic_name_zh", "ingredient", "ingredient_zh", "atc_code"]
+    search_fields = ["code", "generic_name", "generic_name_zh", "ingredient", "ingredient_zh", "atc_code", "pinyin_initials"]
     ordering_fields = ["generic_name", "code", "therapeutic_class"]
     ordering = ["generic_name", "strength", "id"]
 
