@@ -12,6 +12,7 @@ from cloudhospital.fhir_bundle import collection_bundle
 from consult import fhir as consult_fhir
 from consult.models import Doctor, Patient
 from consult.permissions import bookings_visible_to, consultations_visible_to, manages_patient
+from consult.consent import proxy_consents_of
 from pharmacy import fhir as pharmacy_fhir
 from pharmacy.permissions import orders_visible_to
 from prescriptions import fhir as prescriptions_fhir
@@ -29,6 +30,7 @@ def patient_episode_bundle(*, patient: Patient, viewer) -> dict:
     resources: list[dict] = [consult_fhir.patient_resource(patient)]
     if manages_patient(viewer, patient):
         resources += [consult_fhir.related_person_resource(link) for link in patient.proxy_links.select_related("proxy")]
+        resources += [consult_fhir.proxy_consent_resource(consent) for consent in proxy_consents_of(patient)]
     resources += [consult_fhir.condition_resource(c) for c in patient.conditions.all()]
     resources += prescriptions_fhir.allergy_intolerances(patient.allergies.all())
     for observation in patient.observations.order_by("measured_at", "id"):

@@ -29,6 +29,7 @@ from cloudhospital.errors import DomainError, Kind
 from cloudhospital.outbox import outbox_add
 from cloudhospital.permissions import SYSTEM, allowed, require
 from cloudhospital.states import StateTable, actions_allowed, refusal_of, require_move, transition
+from consult import consent as consent_rules
 from consult import windows
 from consult import young_children
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Condition, ConditionStatus, Patient, Slot
@@ -184,6 +185,7 @@ def booking_create(*, by, patient: Patient, slot: Slot, reason: str, idempotency
     original booking with created=False and books nothing; the same key with a different
     request is refused (422).
     """
+    consent_rules.booking_consents_require(by=by, patient=patient)  # 互联网诊疗监管细则（试行）: consent first
     if not allowed("consult.book_for", by, patient):
         raise DomainError(_("No patient with this id among those you manage."), code="unknown_patient", field="patient", kind=Kind.INVALID)
     young_children.require_guardian_proxy(by=by, patient=patient)  # 互联网诊疗管理办法（试行） art. 19: a parent or guardian

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cloudhospital.identity import make_resident_id
+from consult import consent as consent_rules
 from consult import records
 from consult.models import ObservationKind, ObservationSource, Patient
 
@@ -84,6 +85,13 @@ def seed(*, stdout=None) -> dict:
         if not patient.observations.exists():
             _home_readings(patient, patient.account, rng, days=7, base=(128, 80))
         others.append(patient)
+    # The demo family has accepted the online-care consent (Zhang Wei for her father), so the
+    # scripted journeys book at once; a family registered in the demo meets the consent page.
+    current = consent_rules.consent_current()
+    if current is not None:
+        consent_rules.consent_accept(by=daughter.account, patient=zhang_lin, version=current.version)
+        for patient in [daughter, *others]:
+            consent_rules.consent_accept(by=patient.account, patient=patient, version=current.version)
     User = get_user_model()
     admin = User.objects.filter(phone="+8613900000000").first()
     if admin is None:

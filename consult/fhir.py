@@ -224,3 +224,50 @@ def encounter_resource(consultation: Consultation) -> dict:
             {"coding": [{"system": ICD10, "code": d["code"], "display": d.get("name") or d["code"]}]} for d in consultation.diagnosis
         ]
     return resource
+
+
+# --- Consent: the consent under which a proxy acts (consult.consent) ------------------------
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_POLICY = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PROXY_SCOPE_SYSTEM = f"{SYSTEM_BASE}/proxy-scope"
+
+
+def proxy_consent_resource(consent, *, at=None) -> dict:
+    """A FHIR Consent for a ProxyConsent: the patient (or their guardian, `performer`)
+    permits the proxy (`provision.actor`, a RelatedPerson with their role) the actions of
+    `provision.action` for `provision.period`. Revoked or expired: status inactive."""
+    link = consent.link
+    code, display = PROXY_ROLE.get(link.relationship, ("FAMMEMB", "family member"))
+    if consent.grantor_role == "patient":
+        performer = _ref("Patient", link.patient_id, consent.granted_by.full_name)
+    elif consent.granted_by_id == link.proxy_id:
+        performer = _ref("RelatedPerson", link.pk, consent.granted_by.full_name)
+    else:
+        guardian = ProxyLink.objects.filter(patient_id=link.patient_id, proxy_id=consent.granted_by_id).first()
+        performer = (_ref("RelatedPerson", guardian.pk, consent.granted_by.full_name) if guardian
+                     else {"display": consent.granted_by.full_name})
+    period = {"start": consent.starts_at.isoformat()}
+    end = consent.revoked_at if consent.revoked_at and (consent.ends_at is None or consent.revoked_at < consent.ends_at) else consent.ends_at
+    if end is not None:
+        period["end"] = end.isoformat()
+    return {
+        "resourceType": "Consent",
+        "id": str(consent.pk),
+        "status": "active" if consent.in_force(at) else "inactive",
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy", "display": "Privacy Consent"}]},
+        "category": [{"coding": [{"system": LOINC, "code": "59284-0", "display": "Patient Consent"}]}],
+        "patient": _ref("Patient", link.patient_id),
+        "dateTime": consent.granted_at.isoformat(),
+        "performer": [performer],
+        "policyRule": {"coding": [{"system": CONSENT_POLICY, "code": "OPTIN"}]},
+        "provision": {
+            "type": "permit",
+            "period": period,
+            "actor": [{
+                "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": code,
+                                     "display": display}]},
+                "reference": _ref("RelatedPerson", link.pk, link.proxy.full_name),
+            }],
+            "action": [{"coding": [{"system": PROXY_SCOPE_SYSTEM, "code": scope}]} for scope in consent.scope],
+        },
+    }

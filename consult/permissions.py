@@ -10,21 +10,46 @@ from datetime import datetime, timedelta
 
 import rules
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from cloudhospital.models import Role
 from cloudhospital.permissions import in_policy_memo, is_doctor, is_signed_in, is_superuser, is_system, memoized
-from consult.models import Booking, BookingStatus, Consultation, Doctor, Patient, ProxyLink
+from consult.models import (
+    Booking,
+    BookingStatus,
+    Consultation,
+    Doctor,
+    Patient,
+    ProxyConsent,
+    ProxyConsentStatus,
+    ProxyLink,
+    ProxyScope,
+)
 
 # --- Querysets: the objects a user may see -------------------------------------------------
 
 
+def proxy_consents_in_force(*, at: datetime | None = None) -> QuerySet[ProxyConsent]:
+    """Proxy consents active at `at` (default now): not revoked, started, not yet ended
+    (互联网诊疗监管细则（试行）: a proxy acts only under the patient's recorded consent)."""
+    now = at or timezone.now()
+    return ProxyConsent.objects.filter(status=ProxyConsentStatus.ACTIVE, starts_at__lte=now).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+
+
+def proxy_links_in_force(*, at: datetime | None = None) -> QuerySet[ProxyLink]:
+    """Proxy links through which the proxy may act now: those with a consent in force. A
+    revoked or expired consent leaves the link (its history) but gives the proxy nothing."""
+    return ProxyLink.objects.filter(Exists(proxy_consents_in_force(at=at).filter(link=OuterRef("pk"))))
+
+
 def patients_managed_by(user) -> QuerySet[Patient]:
-    """The user's own patient profile and every dependant they act for."""
+    """The user's own patient profile and every dependant they act for under a consent in force."""
     if not is_signed_in(user):
         return Patient.objects.none()
-    return Patient.objects.filter(Q(account=user) | Q(proxy_links__proxy=user)).distinct()
+    return Patient.objects.filter(
+        Q(account=user) | Q(pk__in=proxy_links_in_force().filter(proxy=user).values("patient_id")))
 
 
 def doctor_access_bookings(user, *, at: datetime | None = None) -> QuerySet[Booking]:
@@ -71,8 +96,8 @@ def bookings_openable_by(user) -> QuerySet[Booking]:
     if not is_signed_in(user):
         return Booking.objects.none()
     return Booking.objects.filter(
-        Q(slot__doctor__user=user) | Q(patient__account=user) | Q(patient__proxy_links__proxy=user)
-    ).distinct()
+        Q(slot__doctor__user=user) | Q(patient__in=patients_managed_by(user).values("pk"))
+    )
 
 
 def consultations_visible_to(user) -> QuerySet[Consultation]:
@@ -177,7 +202,7 @@ def consultation_role(user, consultation) -> str | None:
         return "doctor"
     if booking.patient.account_id == user.pk:
         return "patient"
-    if ProxyLink.objects.filter(proxy=user, patient_id=booking.patient_id).exists():
+    if proxy_links_in_force().filter(proxy=user, patient_id=booking.patient_id).exists():
         return "proxy"
     return None
 
@@ -187,16 +212,37 @@ def is_consultation_participant(user, consultation) -> bool:
     return consultation is not None and consultation_role(user, consultation) is not None
 
 
+def proxy_consent_covers(user, patient, scope: str) -> bool:
+    """The patient themself, or a proxy whose consent in force includes `scope` (ProxyScope)."""
+    patient_id = _patient_id(patient)
+    if patient_id is None or not is_signed_in(user):
+        return False
+    if Patient.objects.filter(pk=patient_id, account=user).exists():
+        return True
+    scopes = proxy_consents_in_force().filter(link__proxy=user, link__patient_id=patient_id).values_list("scope", flat=True)
+    return any(scope in granted for granted in scopes)
+
+
+@rules.predicate
+def consent_covers_booking(user, patient) -> bool:
+    return proxy_consent_covers(user, patient, ProxyScope.BOOK)
+
+
+@rules.predicate
+def consent_covers_booking_patient(user, booking) -> bool:
+    return booking is not None and proxy_consent_covers(user, booking.patient_id, ProxyScope.BOOK)
+
+
 may_read_record = manages_patient | is_treating_doctor_now
 
 # --- Named permissions: registered once, asked from every layer ---------------------------
 rules.add_perm("consult.manage_patient", manages_patient)  # contact details, proxies, family-entered record
 rules.add_perm("consult.read_record", may_read_record)
 rules.add_perm("consult.write_record", may_read_record)  # conditions, allergies, medicines, readings
-rules.add_perm("consult.book_for", manages_patient)
+rules.add_perm("consult.book_for", manages_patient & consent_covers_booking)
 rules.add_perm("consult.cancel_booking", manages_booking_patient | is_booking_staff)
 rules.add_perm("consult.reschedule_booking", manages_booking_patient | is_booking_staff)
-rules.add_perm("consult.check_in", manages_booking_patient)
+rules.add_perm("consult.check_in", manages_booking_patient & consent_covers_booking_patient)
 rules.add_perm("consult.run_booking", is_booking_doctor)  # start, complete, mark a no-show
 rules.add_perm("consult.mark_no_show", is_booking_doctor | is_system)
 rules.add_perm("consult.open_room", manages_booking_patient | is_booking_doctor)

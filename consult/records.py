@@ -22,6 +22,7 @@ from cloudhospital.errors import DomainError, Kind
 from cloudhospital.identity import IdentityError, normalise_mobile, parse_resident_id
 from cloudhospital.models import Role
 from cloudhospital.permissions import require
+from consult import consent as consent_rules
 from consult import medications
 from consult.diagnosis import icd10_clean
 from consult.follow_up import offline_diagnosis_clean
@@ -150,6 +151,7 @@ def dependant_add(
             link = ProxyLink(proxy=proxy, patient=patient, relationship=relationship)
             stamp(link, by=proxy, reason="added as dependant")
             link.save()
+            consent_rules.proxy_consent_grant(by=proxy, link=link)  # as the recorded guardian or family
     except IntegrityError:
         raise _cannot_add_dependant() from None
     return patient
@@ -184,6 +186,7 @@ def proxy_add(*, by, patient: Patient, phone: str, relationship: str) -> ProxyLi
         raise DomainError(_("That account already acts for this patient."), code="already_proxy", field="phone")
     stamp(link, by=by, reason="proxy added")
     link.save()
+    consent_rules.proxy_consent_grant(by=by, link=link)  # the patient, or for one without a login their guardian
     return link
 
 

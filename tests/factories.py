@@ -43,6 +43,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     class Params:
         seq = factory.Sequence(lambda n: n)
@@ -55,6 +56,49 @@ class PatientFactory(factory.django.DjangoModelFactory):
         lambda o: make_resident_id(region="330203", birth_date=o.birth_date, sequence=o.seq, sex=o.sex)
     )
     phone = factory.LazyAttribute(lambda o: o.account.phone if o.account else "")
+
+    @factory.post_generation
+    def consent(obj, create, extracted, **kwargs):
+        """The current online-care consent accepted (consult.consent); consent=False: not."""
+        _accept_online_care_consent(obj, create, extracted)
+
+
+def _accept_online_care_consent(patient, create, extracted) -> None:
+    from consult.consent import consent_current
+    from consult.models import ConsentAcceptance
+
+    if not create or extracted is False:
+        return
+    link = None if patient.account else patient.proxy_links.select_related("proxy").first()
+    by = patient.account or (link.proxy if link else None)
+    current = consent_current()
+    if by is not None and current is not None:
+        ConsentAcceptance.objects.get_or_create(patient=patient, text=current, defaults={
+            "accepted_by": by, "proxy_relationship": link.relationship if link else ""})
+
+
+class ProxyLinkFactory(factory.django.DjangoModelFactory):
+    """A proxy link with a proxy consent in force (all scopes, open-ended); consent=False: none."""
+
+    class Meta:
+        model = ProxyLink
+        skip_postgeneration_save = True
+
+    proxy = factory.LazyFunction(lambda: PatientFactory().account)
+    patient = factory.SubFactory(PatientFactory)
+    relationship = "parent"
+
+    @factory.post_generation
+    def consent(obj, create, extracted, **kwargs):
+        from consult.consent import ALL_SCOPES
+        from consult.models import GrantorRole, ProxyConsent
+
+        if not create or extracted is False:
+            return
+        own = obj.patient.account
+        ProxyConsent.objects.create(link=obj, granted_by=own or obj.proxy, scope=list(ALL_SCOPES),
+                                    grantor_role=GrantorRole.PATIENT if own else GrantorRole.GUARDIAN,
+                                    starts_at=timezone.now() - timedelta(days=1))
 
 
 class DependantFactory(PatientFactory):
@@ -71,7 +115,11 @@ class DependantFactory(PatientFactory):
         if not create:
             return
         proxy_user = extracted or PatientFactory().account
-        ProxyLink.objects.create(proxy=proxy_user, patient=obj, relationship=kwargs.get("relationship", "parent"))
+        ProxyLinkFactory(proxy=proxy_user, patient=obj, relationship=kwargs.get("relationship", "parent"),
+                         consent=kwargs.get("consent", True))
+
+    # After the proxy link, so that the proxy accepts the consent on the dependant's behalf.
+    consent = factory.PostGeneration(lambda obj, create, extracted, **kwargs: _accept_online_care_consent(obj, create, extracted))
 
 
 class ConditionFactory(factory.django.DjangoModelFactory):

@@ -40,14 +40,14 @@ def owner(db):
 def _signed_prescription_managed_by(user):
     """A signed prescription for a patient `user` acts for, so prescription ids reach the views."""
     from consult import consultation as consult_rules
-    from consult.models import ProxyLink
+    from tests.factories import ProxyLinkFactory
     from prescriptions import demo, lifecycle
     from prescriptions.checks import expected_quantity
     from tests.consult.rooms import make_room
 
     drug = demo.seed()["drugs"]["AMLO-T5"]
     room = make_room()
-    ProxyLink.objects.create(proxy=user, patient=room.patient, relationship="parent")
+    ProxyLinkFactory(proxy=user, patient=room.patient, relationship="parent")
     consultation = consult_rules.consultation_admit(by=room.doctor_user, consultation=room.consultation)
     quantity = expected_quantity(drug=drug, dose=5, dose_unit="mg", frequency="qd", days_supply=7)
     item = lifecycle.ItemDraft(drug=drug, dose=5, dose_unit="mg", frequency="qd", days_supply=7, quantity=quantity)

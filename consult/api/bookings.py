@@ -6,6 +6,7 @@ check in, admit...) is decided by the domain function, which answers 403/409/422
 """
 
 import django_filters
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +23,7 @@ from cloudhospital.api.filters import IdFilter
 from cloudhospital.api.serializers import CalendarDateField, StrictSerializer
 from consult import booking as booking_domain
 from consult.api.directory import SlotSerializer
-from consult.models import Booking, Slot
+from consult.models import Booking, Patient, Slot
 from consult.permissions import bookings_visible_to, patients_managed_by
 from consult.selectors import booking_for, bookings_for_display, doctor_worklist
 
@@ -35,11 +36,13 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 @extend_schema_field(OpenApiTypes.INT)
 class ManagedPatientField(serializers.PrimaryKeyRelatedField):
-    """A patient the requesting user manages. Anyone else's id reads as unknown (400),
-    worded exactly like an id that does not exist, so ids cannot be probed."""
+    """A patient the requesting user manages, or was a proxy of (whose revoked or expired
+    consent the domain then names: 403). Anyone else's id reads as unknown (400), worded
+    exactly like an id that does not exist, so ids cannot be probed."""
 
     def get_queryset(self):
-        return patients_managed_by(self.context["request"].user)
+        user = self.context["request"].user
+        return Patient.objects.filter(Q(pk__in=patients_managed_by(user).values("pk")) | Q(proxy_links__proxy=user)).distinct()
 
 
 class BookingCreateSerializer(StrictSerializer):
@@ -106,7 +109,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                    summary="Book a slot for yourself or a family member", examples=examples.BOOKING_CREATE)
     @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past",
              "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking",
-             "idempotency_key_reused", "conflict")
+             "idempotency_key_reused", "conflict", "consent_required", "proxy_consent_inactive")
     def create(self, request):
         key = request.headers.get("Idempotency-Key", "")
         if len(key) > 80:

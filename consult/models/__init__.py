@@ -82,6 +82,19 @@ from consult.models.recordings import (  # noqa: E402
 
 __all__ += ["ConsultRecording", "RecordingChunk", "RecordingConsent", "RecordingSide", "RecordingStatus"]
 
+from consult.models.consents import (  # noqa: E402
+    ConsentAcceptance,
+    ConsentKind,
+    ConsentText,
+    GrantorRole,
+    ProxyConsent,
+    ProxyConsentStatus,
+    ProxyScope,
+)
+
+__all__ += ["ConsentAcceptance", "ConsentKind", "ConsentText", "GrantorRole", "ProxyConsent", "ProxyConsentStatus",
+            "ProxyScope"]
+
 from consult.models.registrations import DoctorRegistration  # noqa: E402
 
 __all__ += ["DoctorRegistration"]

@@ -4,7 +4,7 @@ import pytest
 
 from cloudhospital.identity import make_resident_id
 from consult.models import Patient, ProxyLink
-from tests.factories import DependantFactory, PatientFactory
+from tests.factories import DependantFactory, PatientFactory, ProxyLinkFactory
 from tests.api_errors import error_attrs, error_code, error_detail
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_last_proxy_of_a_dependant_cannot_be_removed(client_for, family):
 def test_a_second_proxy_can_be_removed(client_for, family):
     daughter, father = family
     son = PatientFactory()
-    link = ProxyLink.objects.create(proxy=son.account, patient=father, relationship="parent")
+    link = ProxyLinkFactory(proxy=son.account, patient=father, relationship="parent")
     assert client_for(daughter.account).delete(f"/api/patients/{father.pk}/proxies/{link.pk}/").status_code == 204
     assert client_for(son.account).get(f"/api/patients/{father.pk}/").status_code == 404
 

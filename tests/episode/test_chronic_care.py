@@ -128,12 +128,12 @@ def test_the_doctors_export_shows_no_more_than_the_api_lets_him_see(client_for):
     """Dr. Chen treats Zhang Lin; Zhang Lin also has a booking with another doctor, and two
     proxies. The API refuses Dr. Chen that booking and the proxies; so does the export."""
     from tests.consult.rooms import make_room
-    from consult.models import ProxyLink
+    from tests.factories import ProxyLinkFactory
     from tests.factories import BookingFactory, PatientFactory
 
     room = make_room()
     other_booking = BookingFactory(patient=room.patient, reason="皮肤科 private matter")
-    ProxyLink.objects.create(patient=room.patient, proxy=PatientFactory().account, relationship="child")
+    ProxyLinkFactory(patient=room.patient, proxy=PatientFactory().account, relationship="child")
     doctor = client_for(room.doctor_user)
     assert doctor.get(f"/api/bookings/{other_booking.pk}/").status_code == 404
     assert doctor.get(f"/api/patients/{room.patient.pk}/proxies/").status_code == 403
