@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db.models import F, Q, Value
 from django.db.models.functions import Length
@@ -23,8 +24,8 @@ from prescriptions.models import Drug
 
 
 def _entry(drug: Drug) -> FormularyEntry:
-    return FormularyEntry(drug.code, f"{in_language(drug.generic_name_zh, drug.generic_name)} "
-                                     f"{drug.strength:g}{drug.strength_unit}")
+    strength = format(Decimal(drug.strength).normalize(), "f")
+    return FormularyEntry(drug.code, f"{in_language(drug.generic_name_zh, drug.generic_name)} {strength}{drug.strength_unit}")
 
 
 def formulary_search(query: str, limit: int) -> list[FormularyEntry]:

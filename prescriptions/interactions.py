@@ -42,7 +42,7 @@ def classes_of(drug: Drug) -> frozenset[str]:
     return frozenset([drug.therapeutic_class, *(drug.extra_classes or [])])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: the same drug may be in play twice
 class Participant:
     """One medicine in play: a new item (`position` set) or a current medication (None)."""
 
