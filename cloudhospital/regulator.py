@@ -70,8 +70,17 @@ class RegulatorDeliveryFailed(Exception):
     """The platform did not take the event (network error or non-2xx answer); retried."""
 
 
+class _LocalTimeEncoder(DjangoJSONEncoder):
+    """Times in the hospital's zone with their offset, as the envelope's `occurred_at`."""
+
+    def default(self, o):
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            o = timezone.localtime(o)
+        return super().default(o)
+
+
 def _json_safe(value) -> dict:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+    return json.loads(json.dumps(value, cls=_LocalTimeEncoder, ensure_ascii=False))
 
 
 def regulator_report(kind: str, payload: dict, *, occurred_at: datetime | None = None) -> RegulatorEvent:

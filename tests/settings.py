@@ -7,6 +7,8 @@ tests start inherit it.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "1")
 
@@ -22,3 +24,7 @@ STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemo
 # Tests seed the formulary they need (prescriptions.demo.seed); migration 0009 does not load it,
 # so a transactional test's flush cannot make the drug table depend on test order.
 FORMULARY_LOAD_ON_MIGRATE = False
+
+# The regulator feed's local sink (cloudhospital.regulator): the suite's own file, not the one a
+# developer's `make run` appends to. Tests that read it point it at their tmp_path.
+REGULATOR_SINK_PATH = Path(tempfile.gettempdir()) / f"cloudhospital-test-regulator-feed-{os.getpid()}.jsonl"

@@ -265,3 +265,20 @@ def test_the_admin_places_and_releases_a_hold(client):
     client.post("/admin/cloudhospital/legalhold/", {"action": "release", "_selected_action": [hold.pk]})
     hold.refresh_from_db()
     assert hold.released_by == user and not hold.active
+
+
+def test_recordings_go_after_3_years_before_their_consultation_and_in_the_same_run():
+    from consult.models import ConsultRecording
+
+    def recorded(years):
+        room = ended_visit(years)
+        with time_machine.travel(years_ago(years), tick=False):
+            return ConsultRecording.objects.create(consultation=room.consultation, started_by=room.doctor_user,
+                                                   mime_type="video/webm")
+
+    young, old, ancient = recorded(2.9), recorded(3.1), recorded(16)
+    report = report_of(retention_purge())
+    assert set(ConsultRecording.objects.values_list("pk", flat=True)) == {young.pk}
+    assert Consultation.objects.filter(pk=old.consultation_id).exists()
+    assert not Consultation.objects.filter(pk=ancient.consultation_id).exists()  # its recording went first
+    assert report["recordings"]["purged"] == 2 and report["online_care_records"]["skipped"] == 0
