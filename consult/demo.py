@@ -71,8 +71,11 @@ def seed(*, stdout=None) -> dict:
             relationship="parent", address="浙江省宁波市海曙区柳汀街 225 弄 3 号 501 室",
         )
         by = daughter.account
-        records.condition_add(by=by, patient=zhang_lin, icd10_code="I10", name="Essential hypertension 原发性高血压", onset_date=date(2006, 4, 1))
-        records.condition_add(by=by, patient=zhang_lin, icd10_code="N18.3", name="Chronic kidney disease, stage 3 慢性肾脏病3期", onset_date=date(2019, 10, 1))
+        # Diagnosed in person at the hospital, so the online visits follow them up (consult.follow_up).
+        records.condition_add(by=by, patient=zhang_lin, icd10_code="I10", name="Essential hypertension 原发性高血压", onset_date=date(2006, 4, 1),
+                              diagnosed_institution="宁波市第一医院 心内科", diagnosed_on=date(2006, 4, 1))
+        records.condition_add(by=by, patient=zhang_lin, icd10_code="N18.3", name="Chronic kidney disease, stage 3 慢性肾脏病3期", onset_date=date(2019, 10, 1),
+                              diagnosed_institution="宁波市第一医院 肾内科", diagnosed_on=date(2019, 10, 1))
         records.allergy_add(by=by, patient=zhang_lin, substance="Sulfonamides 磺胺类", category="drug_class", reaction="Rash", severity="moderate")
         records.medication_add(by=by, patient=zhang_lin, name="Amlodipine 苯磺酸氨氯地平片", dose="5 mg", frequency="qd", started_on=date(2016, 3, 1))
         lab_time = timezone.now() - timedelta(days=20)

@@ -16,6 +16,8 @@ RELATIONSHIP_LABELS = {
     Relationship.PARENT: _("Parent (father or mother)"),
     Relationship.SPOUSE: _("Spouse"),
     Relationship.CHILD: _("Child"),
+    # A child in my legal guardianship (监护): with Child, who may bring a child under 6 online.
+    Relationship.WARD: _("Ward (a child in my legal guardianship)"),
     Relationship.OTHER: _("Other relative"),
 }
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"

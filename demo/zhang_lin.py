@@ -179,6 +179,13 @@ def run(story: Story) -> dict:
                   + f"; allergies: {', '.join(a['substance'] for a in record['allergies'])}; "
                   f"latest eGFR {record['latest_egfr']['value']}; last BP {record['blood_pressure'][0]['systolic']}/{record['blood_pressure'][0]['diastolic']}")
 
+        story.step("He confirms this is a follow-up of the hypertension diagnosed at the hospital (复诊)")
+        hypertension = next(c for c in record["conditions"] if c["icd10_code"] == "I10")
+        confirmed = story.call("POST", f"/api/consultations/{cid}/confirm-follow-up/", token=doctor_token,
+                               json={"condition": hypertension["id"]})
+        story.say(f"follow-up of I10, diagnosed at {hypertension['diagnosed_institution']} on "
+                  f"{hypertension['diagnosed_on']}: confirmed at {confirmed['follow_up_confirmed_at']}")
+
         story.step("Diagnosis and notes")
         story.call("PATCH", f"/api/consultations/{cid}/", token=doctor_token, json={
             "chief_complaint": "头晕，家测血压偏高 dizziness, high home readings",

@@ -9,10 +9,12 @@ neither the logged table nor the family-only list fails the suite.
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from cloudhospital.models import AccessLog
+from consult import follow_up
 from tests.consult.rooms import make_room
 from tests.factories import AllergyFactory, BloodPressureFactory, ConditionFactory, MedicationFactory, PatientFactory
 
@@ -32,11 +34,14 @@ LOGGED = {
     "observation-detail": (lambda r: {"patient_pk": r.patient.pk, "pk": r.reading.pk}, "observation_read"),
     "patient-bp-trend": (lambda r: {"patient_pk": r.patient.pk}, "bp_trend_read"),
     "patient-fhir": (lambda r: {"patient_pk": r.patient.pk}, "fhir_export"),
+    "condition-evidence": (lambda r: {"patient_pk": r.patient.pk, "condition_pk": r.condition.pk}, "condition_evidence_read"),
+    "condition-evidence-file": (lambda r: {"patient_pk": r.patient.pk, "pk": r.evidence.pk}, "condition_evidence_open"),
 }
 PAGES = {
     "patient-bp-trend-page": (lambda r: f"/patients/{r.patient.pk}/bp/", "bp_trend_page"),
     "consult-room": (lambda r: f"/consult/{r.consultation.pk}/", "consultation_room"),
     "doctor-chart": (lambda r: f"/portal/consultations/{r.consultation.pk}/chart/", "consultation_chart"),
+    "condition-evidence-page": (lambda r: f"/patients/{r.patient.pk}/evidence/{r.evidence.pk}/", "condition_evidence_open"),
 }
 # Reads only the patient and their proxies may make (a doctor is refused): nothing to log.
 FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}
@@ -53,6 +58,9 @@ def chart():
     room.allergy = AllergyFactory(patient=room.patient)
     room.medication = MedicationFactory(patient=room.patient)
     room.reading = BloodPressureFactory(patient=room.patient, measured_at=timezone.now())
+    room.evidence = follow_up.evidence_add(  # the family's scan of the offline diagnosis (consult.follow_up)
+        by=room.proxy, condition=room.condition,
+        file=SimpleUploadedFile("scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png"))
     return room
 
 

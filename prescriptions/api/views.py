@@ -119,6 +119,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=PrescriptionCreateSerializer, responses={201: PrescriptionSavedSerializer},
                    examples=examples.PRESCRIPTION_CREATE)
+    @refuses("follow_up_not_confirmed", "referred_offline")  # consult.follow_up: only in a confirmed follow-up
     @refuses("consultation_invalid", "not_the_doctor", "prescribing_closed", "diagnosis_required",
              "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items",
              "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid",
@@ -175,6 +176,7 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=SignInSerializer, responses=PrescriptionSavedSerializer, examples=examples.PRESCRIPTION_SIGN)
     @action(detail=True, methods=["post"])
+    @refuses("follow_up_not_confirmed", "referred_offline")  # consult.follow_up: only in a confirmed follow-up
     @refuses("not_the_prescriber", "invalid_transition", "prescribing_closed", "overrides_invalid",
              "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor")
     def sign(self, request, pk=None):
