@@ -107,6 +107,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=BookingCreateSerializer, responses={201: BookingSerializer}, parameters=[IDEMPOTENCY_HEADER],
                    summary="Book a slot for yourself or a family member", examples=examples.BOOKING_CREATE)
+    @refuses("guardian_required")  # consult.young_children: a child under 6 is booked by a parent or guardian
     @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past",
              "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking",
              "idempotency_key_reused", "conflict", "consent_required", "proxy_consent_inactive")
