@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from cloudhospital import pages, probes
+from cloudhospital import pages, probes, second_factor_pages
 from cloudhospital.forms import AdminPhoneAuthenticationForm, PhoneAuthenticationForm
 
 from cloudhospital.api.episode import PatientFhirView
@@ -46,6 +46,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("home/", pages.home, name="home"),
     path("account/", pages.account, name="account"),
+    path("account/second-factor/", second_factor_pages.second_factor, name="second-factor"),
+    path("account/second-factor/verify/", second_factor_pages.second_factor_verify, name="second-factor-verify"),
     path("preferences/", pages.preferences, name="preferences"),
     # The pages, app by app (each app's own URL modules).
     path("", include("consult.page_urls")),

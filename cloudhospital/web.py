@@ -30,6 +30,7 @@ NAVIGATION = {
     Role.DOCTOR: [
         ("portal", _("Worklist")),
         ("portal-schedule", _("My schedule")),
+        ("second-factor", _("Authenticator")),
     ],
     Role.PHARMACIST: [
         ("review-queue", _("Prescription review")),

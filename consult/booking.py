@@ -31,6 +31,7 @@ from cloudhospital.permissions import SYSTEM, allowed, require
 from cloudhospital.states import StateTable, actions_allowed, refusal_of, require_move, transition
 from consult import consent as consent_rules
 from consult import windows
+from consult.doctors import doctor_online_refusal
 from consult import young_children
 from consult.models import ACTIVE_BOOKING_STATUSES, Booking, BookingStatus, Condition, ConditionStatus, Patient, Slot
 from consult.permissions import is_booking_staff
@@ -105,6 +106,8 @@ def _check_slot_bookable(slot: Slot, *, patient: Patient, now: datetime) -> None
             code="doctor_unverified", field="slot", kind=Kind.UNPROCESSABLE,
         )
     clinic = slot.clinic
+    if (refusal := doctor_online_refusal(doctor, clinic.hospital_id)) is not None:
+        raise refusal
     if clinic.follow_up_only:
         codes = Condition.objects.filter(patient=patient, status=ConditionStatus.ACTIVE).values_list("icd10_code", flat=True)
         if not any(clinic.treats(code) for code in codes):

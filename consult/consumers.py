@@ -16,9 +16,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from cloudhospital import metrics
+from cloudhospital import metrics, step_up
 from cloudhospital.errors import DomainError
 from consult import consultation as consult_rules
+from consult import doctor_identity
 from consult import selectors, signalling
 from consult.models import ConsultationStatus
 
@@ -110,9 +111,12 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
         consultation_id = int(self.scope["url_route"]["kwargs"]["consultation_id"])
         user = self.scope.get("user") or AnonymousUser()
         ticket = parse_qs(self.scope.get("query_string", b"").decode()).get("ticket", [None])[0]
+        session = self.scope.get("session") if user.is_authenticated else None
         if not user.is_authenticated and ticket:
             user = await _ticket_user(ticket, consultation_id)
         self.user = user
+        self.credential = (step_up.credential_of_session(getattr(session, "session_key", None)) if session is not None
+                           else step_up.credential_of_ticket(ticket))
         consultation, role, refusal = await _admit(user, consultation_id)
         # Accept, then close with a code: a refused handshake cannot carry a reason, and a
         # client needs to tell "log in again" from "too early" from "ended".
@@ -183,8 +187,10 @@ class ConsultationConsumer(AsyncWebsocketConsumer):
                     "chat_not_relayed", "Saved, but the others in the room did not get it; they will see it when they "
                     "reconnect."), "message_id": stored.pk})
         elif kind == "admit":
-            await _call(consult_rules.consultation_admit, by=self.user, consultation=self.consultation,
-                        guardian_present=message["guardian_present"])
+            # 互联网诊疗监管细则（试行）: the doctor's identity is verified before each consult: the
+            # session's proof, or the proof of the token that asked for the socket's ticket.
+            await _call(doctor_identity.consultation_admit_verified, by=self.user, consultation=self.consultation,
+                        credential=self.credential, guardian_present=message["guardian_present"])
         elif kind == "end":
             await _call(consult_rules.consultation_end, by=self.user, consultation=self.consultation)
 

@@ -17,13 +17,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.utils import bulk_create_with_history
 from tqdm import tqdm
 
 from cloudhospital.models import Role
 from consult import booking as booking_rules
 from consult import windows
-from consult.models import ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, Hospital, ScheduleTemplate, Slot
+from consult.models import (ACTIVE_BOOKING_STATUSES, Booking, Clinic, Doctor, DoctorRegistration, Hospital,
+                            ScheduleTemplate, Slot)
 from consult.schedules import slots_generate
 
 HOSPITALS = [
@@ -190,7 +192,42 @@ def _doctor(user, hospital: Hospital, clinics: list[Clinic], *, title, licence, 
         doctor = Doctor.objects.create(user=user, hospital=hospital, title=title, licence_number=licence,
                                        fee=Decimal(fee), verified=verified, bio=bio)
         doctor.clinics.add(*clinics)
+    _qualify(doctor, {hospital, *(clinic.hospital for clinic in clinics)})
+    demo_authenticator(user)
     return doctor
+
+
+# Who may practise online (consult.doctors): years of independent practice by title, and a
+# registration at every hospital whose clinics the doctor works in. The resident in the
+# demo has one year and so stays out of the directory.
+PRACTICE_YEARS = {"chief": 30, "associate_chief": 15, "attending": 8, "resident": 1}
+SCOPES = {"tcm": "中医专业", "oncology": "肿瘤科专业", "pediatrics": "儿科专业"}
+# The demo doctors' authenticator (cloudhospital.step_up): one published key for every demo
+# doctor, RFC 6238's test secret "12345678901234567890" (base32 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ).
+# `python manage.py demo_totp <phone>` prints the code it shows now. Never in production.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+
+
+def _qualify(doctor: Doctor, hospitals) -> None:
+    if doctor.independent_practice_since is None:
+        years = PRACTICE_YEARS.get(doctor.title, 5)
+        doctor.independent_practice_since = timezone.localdate() - timedelta(days=round(365.25 * years))
+        first = doctor.clinics.order_by("id").first()
+        doctor.practice_scope = SCOPES.get(first.specialty if first else "", "内科专业")
+        doctor.save(update_fields=["independent_practice_since", "practice_scope"])
+    for hospital in hospitals:
+        DoctorRegistration.objects.get_or_create(doctor=doctor, hospital=hospital, defaults={
+            "registered_on": doctor.independent_practice_since})
+
+
+def demo_authenticator(user):
+    """The demo doctor's authenticator with the published DEMO_TOTP_KEY, its clock reset on
+    every seed (a demo replayed later starts from the current code)."""
+    TOTPDevice.objects.filter(user=user).exclude(key=DEMO_TOTP_KEY).delete()
+    device, _created = TOTPDevice.objects.update_or_create(
+        user=user, key=DEMO_TOTP_KEY, defaults={"name": "authenticator", "confirmed": True, "drift": 0, "last_t": -1,
+                                                "throttling_failure_count": 0, "throttling_failure_timestamp": None})
+    return device
 
 
 def _sessions(doctor: Doctor, clinic: Clinic, sessions) -> None:
@@ -267,6 +304,8 @@ def _bulk_doctors(count: int, clinics: list[Clinic], stdout) -> None:
         doctors.append(Doctor(
             user=user, hospital=clinic.hospital, title=title, licence_number=f"1103302{int(user.phone[-8:]) + 10000000:08d}",
             verified=rng.random() < 0.97, fee=FEES[title], bio=f"{clinic.hospital.name}{clinic.get_specialty_display().split()[0]}医师。",
+            independent_practice_since=timezone.localdate() - timedelta(days=round(365.25 * PRACTICE_YEARS.get(title, 5))),
+            practice_scope=SCOPES.get(clinic.specialty, "内科专业"),
         ))
         doctors[-1]._clinic = clinic
     bulk_create_with_history(doctors, Doctor, batch_size=1000)
@@ -274,6 +313,10 @@ def _bulk_doctors(count: int, clinics: list[Clinic], stdout) -> None:
     Doctor.clinics.through.objects.bulk_create(
         [Doctor.clinics.through(doctor_id=created[d.user_id].pk, clinic_id=d._clinic.pk) for d in doctors], batch_size=2000
     )
+    bulk_create_with_history(
+        [DoctorRegistration(doctor=created[d.user_id], hospital_id=d._clinic.hospital_id,
+                            registered_on=d.independent_practice_since) for d in doctors],
+        DoctorRegistration, batch_size=2000)
     templates = []
     for doctor in doctors:
         saved = created[doctor.user_id]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from cloudhospital.audit import access_log_record, access_log_record_many
 from cloudhospital.errors import DomainError, Kind
-from consult import windows
+from consult import doctors, windows
 from consult.models import (
     Booking,
     BookingStatus,
@@ -177,6 +177,7 @@ def slots_available(
     the slots that can be booked now."""
     now = timezone.now()
     slots = Slot.objects.filter(starts_at__gt=now, doctor__verified=True, clinic__is_active=True)
+    slots = slots.filter(doctors.qualified_slots_q())  # who may practise online here (consult.doctors)
     if clinic is not None:
         slots = slots.filter(clinic_id=clinic)
     if doctor is not None:
@@ -195,9 +196,10 @@ def slots_available(
 def doctors_directory() -> QuerySet[Doctor]:
     """Verified doctors with hospital, clinics and their next bookable slot, in a fixed
     number of queries (the next slot is a correlated subquery, not a query per doctor)."""
-    next_slot = Slot.objects.filter(windows.bookable_slot_filter(timezone.now()), doctor=OuterRef("pk")).order_by("starts_at")
+    next_slot = Slot.objects.filter(windows.bookable_slot_filter(timezone.now()), doctors.qualified_slots_q(),
+                                    doctor=OuterRef("pk")).order_by("starts_at")
     return (
-        Doctor.objects.filter(verified=True)
+        Doctor.objects.filter(verified=True).filter(doctors.qualified_doctors_q())
         .select_related("user", "hospital")
         .prefetch_related(Prefetch("clinics", queryset=Clinic.objects.order_by("id")))
         .annotate(

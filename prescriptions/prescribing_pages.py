@@ -26,13 +26,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from cloudhospital import step_up
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.languages import in_language
 from cloudhospital.models import Role
 from cloudhospital.web import refusal_into_form
 from consult.permissions import consultations_visible_to
 from consult.selectors import consultation_for, patients_listed
-from prescriptions import lifecycle
+from prescriptions import lifecycle, sign_in_person
 from prescriptions.checks import BLOCK, FREQUENCIES, WARN, Finding, expected_quantity, override_allowed
 from prescriptions.formulary import drugs_matching
 from prescriptions.lifecycle import ItemDraft, prescription_allowed_actions
@@ -256,6 +257,7 @@ class Draft:
     findings: list[Finding] | None = None
     override_errors: dict[str, str] = field(default_factory=dict)
     refusal: DomainError | None = None
+    otp_error: str = ""  # the second-factor code's refusal, shown at the code field
 
     @property
     def valid(self) -> bool:
@@ -331,6 +333,8 @@ def _place(draft: Draft, exc: DomainError) -> None:
         for finding in draft.findings:
             if len(draft.overrides.get(finding.key, "").strip()) > 500:
                 draft.override_errors[finding.key] = exc.message
+    elif exc.field == "otp":
+        draft.otp_error = exc.message
     elif (exc.field or "").startswith("diagnosis"):
         draft.form.add_error(None, _("The prescription takes the consultation's diagnosis: write it in the consult "
                                      "notes (ICD-10 code, then name), save them, then save or sign again.")
@@ -360,6 +364,7 @@ def _findings_view(draft: Draft) -> dict:
         "can_sign": checked and override_allowed(draft.findings) and not draft.errors,
         "blocked": checked and not override_allowed(draft.findings),
         "block_message": draft.refusal.message if draft.refusal and draft.refusal.code == "safety_block" else "",
+        "otp_error": draft.otp_error,
     }
 
 
@@ -557,7 +562,10 @@ def draft_sign(request, consultation_id: int):
     data["prescription"] = str(prescription.pk)
     overrides = {key: value for key, value in draft.overrides.items()}
     try:
-        lifecycle.prescription_sign(by=request.user, prescription=prescription, overrides=overrides)
+        # 互联网诊疗监管细则（试行）: signed by the doctor in person, with a code from their authenticator.
+        sign_in_person.prescription_sign_in_person(
+            by=request.user, prescription=prescription, overrides=overrides,
+            credential=step_up.credential_of(request), code=request.POST.get("otp", ""))
     except DomainError as exc:
         draft = _parse(consultation, data, drugs=_drugs())
         _place(draft, exc)

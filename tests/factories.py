@@ -297,11 +297,26 @@ class DoctorFactory(factory.django.DjangoModelFactory):
     licence_number = factory.Sequence(lambda n: f"110330200{n:06d}")
     verified = True
     fee = 30
+    # Qualified to practise online (consult.doctors): ten years of independent practice.
+    independent_practice_since = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=3650))
+    practice_scope = "内科专业"
 
     @factory.post_generation
     def clinics(obj, create, extracted, **kwargs):
         if create:
             obj.clinics.add(*(extracted or [ClinicFactory(hospital=obj.hospital)]))
+
+    @factory.post_generation
+    def registered(obj, create, extracted, **kwargs):
+        """Registered (多点执业) at their hospital and their clinics' hospitals, unless
+        DoctorFactory(registered=False)."""
+        if create and extracted is not False:
+            from consult.models import DoctorRegistration
+
+            hospitals = {obj.hospital_id, *obj.clinics.values_list("hospital_id", flat=True)}
+            for hospital_id in hospitals:
+                DoctorRegistration.objects.get_or_create(
+                    doctor=obj, hospital_id=hospital_id, defaults={"registered_on": timezone.localdate() - timedelta(days=365)})
 
 
 def doctor_in(clinic, **overrides):

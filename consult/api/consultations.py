@@ -10,16 +10,29 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cloudhospital import step_up
 from cloudhospital.api.actions import allowed_actions_field
 from cloudhospital.api.refusals import refuses
 from cloudhospital.api.serializers import StrictSerializer
 from consult import consultation as consult_rules
 from consult import follow_up
+from consult import doctor_identity
 from consult import signalling
 from consult.models import ChatMessage, Consultation, ConsultationOutcome
 from consult.permissions import bookings_openable_by, consultation_role, consultations_visible_to
 from consult.api.serializers import DiagnosisOutSerializer
 from consult.selectors import consultation_for
+
+
+class AdmitSerializer(StrictSerializer):
+    otp = serializers.CharField(
+        max_length=12, required=False, allow_blank=True,
+        help_text="The doctor's authenticator code, when this token has not proved its second factor within "
+        "DOCTOR_REAUTH_WINDOW_MINUTES (互联网诊疗监管细则（试行）: the doctor's identity is verified before each consult).")
+    guardian_present = serializers.BooleanField(
+        required=False, default=False,
+        help_text="For a child under ONLINE_CARE_GUARDIAN_AGE: the doctor confirms a parent or legal guardian is "
+        "present (互联网诊疗管理办法（试行） art. 19); refused with guardian_not_confirmed without it.")
 
 
 class DiagnosisSerializer(serializers.Serializer):
@@ -144,11 +157,20 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         data.is_valid(raise_exception=True)
         return self.render(consult_rules.consultation_record(by=request.user, consultation=consultation, **data.validated_data))
 
-    @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor admits the waiting patient")
+    @extend_schema(request=AdmitSerializer, responses={200: ConsultationSerializer}, summary="Doctor admits the waiting patient")
     @action(detail=True, methods=["post"])
-    @refuses("not_the_doctor", "invalid_transition")
+    @refuses("not_the_doctor", "invalid_transition", "second_factor_required", "second_factor_not_enrolled",
+             "otp_invalid", "otp_throttled", "guardian_required", "guardian_not_confirmed")
     def admit(self, request, pk=None):
-        return self.render(consult_rules.consultation_admit(by=request.user, consultation=self.get_object()))
+        """Admit the waiting patient. 互联网诊疗监管细则（试行）: this token must have proved the doctor's
+        second factor (POST /api/auth/second-factor/verify/) within DOCTOR_REAUTH_WINDOW_MINUTES,
+        or send `otp` here."""
+        consultation = self.get_object()
+        code = AdmitSerializer(data=request.data)
+        code.is_valid(raise_exception=True)
+        return self.render(doctor_identity.consultation_admit_verified(
+            by=request.user, consultation=consultation, credential=step_up.credential_of(request),
+            code=code.validated_data.get("otp"), guardian_present=code.validated_data["guardian_present"]))
 
     @extend_schema(request=None, responses={200: ConsultationSerializer}, summary="Doctor ends the consultation")
     @action(detail=True, methods=["post"])
@@ -191,6 +213,9 @@ class ConsultationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
         consultation = self.get_object()
         ticket = signalling.ticket_issue(user_id=request.user.pk, consultation_id=consultation.pk)
+        # The socket may admit only if this token's second factor is fresh (consult.doctor_identity).
+        step_up.carry_over(user=request.user, source=step_up.credential_of(request),
+                           target=step_up.credential_of_ticket(ticket))
         return Response(
             {
                 "ticket": ticket,

@@ -126,6 +126,10 @@ class CheckOutSerializer(serializers.Serializer):
 class SignInSerializer(StrictSerializer):
     overrides = serializers.DictField(child=serializers.CharField(max_length=500, allow_blank=True),
                                       required=False, default=dict, help_text="{finding key: written reason}.")
+    otp = serializers.CharField(
+        max_length=12, required=False, allow_blank=True,
+        help_text="The doctor's authenticator code, in this very request (互联网诊疗监管细则（试行）: a prescription "
+        "is issued by the doctor in person, never generated automatically). A code is accepted once.")
 
 
 class ReasonSerializer(StrictSerializer):

@@ -13,13 +13,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from cloudhospital import step_up
 from cloudhospital.api.fhir_format import FHIR_VIEW, FORMAT_PARAMETER
 from cloudhospital.api import examples
 from cloudhospital.api.refusals import refuses
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
 from consult.models import Consultation
-from prescriptions import lifecycle
+from prescriptions import lifecycle, sign_in_person
 from prescriptions.api.serializers import (
     CheckInSerializer,
     CheckOutSerializer,
@@ -178,12 +179,16 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @action(detail=True, methods=["post"])
     @refuses("follow_up_not_confirmed", "referred_offline")  # consult.follow_up: only in a confirmed follow-up
     @refuses("not_the_prescriber", "invalid_transition", "prescribing_closed", "overrides_invalid",
-             "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor")
+             "override_reason_required", "override_reason_too_long", "safety_block", "not_a_doctor",
+             "otp_required", "otp_invalid", "otp_throttled", "second_factor_not_enrolled")
     def sign(self, request, pk=None):
-        """Sign a draft (prescribing doctor). Blocks refuse; every warning needs a reason in `overrides`."""
+        """Sign a draft (prescribing doctor), with the doctor's authenticator code in `otp`. Blocks refuse;
+        every warning needs a reason in `overrides`."""
         prescription = self.get_object()
-        overrides = _parse(SignInSerializer, request).validated_data["overrides"]
-        return self._saved(lifecycle.prescription_sign(by=request.user, prescription=prescription, overrides=overrides))
+        data = _parse(SignInSerializer, request).validated_data
+        return self._saved(sign_in_person.prescription_sign_in_person(
+            by=request.user, prescription=prescription, overrides=data["overrides"],
+            credential=step_up.credential_of(request), code=data.get("otp")))
 
     @extend_schema(responses=VerifySerializer)
     @action(detail=True, methods=["get"])

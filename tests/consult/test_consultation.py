@@ -13,6 +13,7 @@ from consult import signalling
 from consult.models import BookingStatus, Condition, Consultation
 from tests.consult.rooms import make_room
 from tests.api_errors import error_attrs, error_detail
+from tests.second_factor import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_strangers_and_other_doctors_cannot_open_or_see_a_consultation(client_fo
 
 def test_admit_then_record_diagnosis_then_end(client_for):
     room = make_room()
-    doctor = client_for(room.doctor_user)
+    doctor = token_client(room.doctor_user)
     url = f"/api/consultations/{room.consultation.pk}/"
     assert doctor.post(url + "admit/").json()["status"] == "in_progress"
     room.booking.refresh_from_db()
@@ -88,7 +89,7 @@ def test_only_the_doctor_writes_admits_and_ends(client_for):
 
 def test_admit_refuses_a_patient_not_in_the_waiting_room(client_for):
     room = make_room(checked_in=False)
-    response = client_for(room.doctor_user).post(f"/api/consultations/{room.consultation.pk}/admit/")
+    response = token_client(room.doctor_user).post(f"/api/consultations/{room.consultation.pk}/admit/")
     assert response.status_code == 409
     assert "booked" in error_detail(response)
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
@@ -13,6 +14,7 @@ from consult.models import Booking, BookingStatus, ChatMessage, Consultation, Ro
 from consult.routing import websocket_urlpatterns
 from tests.consult.rooms import make_room
 from tests.factories import PatientFactory
+from tests.second_factor import token_client, verified_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,11 +25,13 @@ def run(scenario):
     async_to_sync(scenario)()
 
 
-async def connect(consultation_id, user=None, query=""):
+async def connect(consultation_id, user=None, query="", session=None):
     path = f"/ws/consultations/{consultation_id}/" + (f"?{query}" if query else "")
     communicator = WebsocketCommunicator(router, path)
     if user is not None:
         communicator.scope["user"] = user
+    if session is not None:
+        communicator.scope["session"] = session
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -65,7 +69,9 @@ async def closed_with(communicator) -> int:
 
 
 async def joined_pair(room):
-    doctor = await connect(room.consultation.pk, room.doctor_user)
+    # The doctor's browser session has proved its second factor (admitting needs it).
+    session = await database_sync_to_async(verified_session)(room.doctor_user)
+    doctor = await connect(room.consultation.pk, room.doctor_user, session=session)
     state = await receive(doctor)
     family = await connect(room.consultation.pk, room.proxy)
     family_state = await receive(family)
@@ -317,7 +323,7 @@ def test_unreachable_channel_layer_closes_with_a_clear_code_and_rest_keeps_worki
         assert await closed_with(family) == signalling.CLOSE_BACKEND_UNAVAILABLE
 
     run(scenario)
-    doctor = client_for(room.doctor_user)
+    doctor = token_client(room.doctor_user)
     assert doctor.post(f"/api/consultations/{room.consultation.pk}/admit/").status_code == 200
     assert doctor.get(f"/api/consultations/{room.consultation.pk}/").json()["status"] == "in_progress"
 

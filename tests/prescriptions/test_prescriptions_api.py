@@ -10,6 +10,7 @@ from prescriptions import lifecycle
 from prescriptions.models import Prescription, PrescriptionItem, PrescriptionStatus
 from tests.factories import PatientFactory, PharmacyFactory, PharmacyStaffFactory, UserFactory
 from tests.api_errors import error_attrs, error_code, error_detail
+from tests.second_factor import code_for
 
 pytestmark = pytest.mark.django_db
 S = PrescriptionStatus
@@ -105,12 +106,13 @@ def test_check_dry_runs_saved_or_given_items_without_saving(doctor_api, write):
     assert prescription.items.get().dose == 5
 
 
-def test_sign_with_overrides_then_verify(doctor_api, write, line):
+def test_sign_with_overrides_then_verify(doctor_api, write, line, room):
     prescription = write(line("METF-T500", 1000, "bid"))
     url = f"/api/prescriptions/{prescription.pk}/"
     response = doctor_api.post(url + "sign/", {}, format="json")
     assert response.status_code == 422 and error_code(response) == "override_reason_required"
-    response = doctor_api.post(url + "sign/", {"overrides": {"renal_dose_cap:0": "血糖控制差，已告知风险"}}, format="json")
+    response = doctor_api.post(url + "sign/", {"overrides": {"renal_dose_cap:0": "血糖控制差，已告知风险"},
+                                               "otp": code_for(room.doctor_user)}, format="json")
     assert response.status_code == 200, response.json()
     data = response.json()
     assert data["status"] == "signed" and data["signature"] and data["key_id"].startswith("ed25519-")

@@ -135,7 +135,14 @@
       room.ended = true; closePeer();
       if (localStream) localStream.getTracks().forEach((track) => track.stop());
     },
-    async error(m) { room.log.push(`error ${m.code}: ${m.message}`); setStatus(`${m.message}`); },
+    async error(m) {
+      room.log.push(`error ${m.code}: ${m.message}`); setStatus(`${m.message}`);
+      // 互联网诊疗监管细则（试行）: the doctor proves it is them (a code) and the admission is sent again.
+      if (m.code === "second_factor_required" && $("second-factor")) {
+        $("second-factor").hidden = false;
+        document.body.dispatchEvent(new CustomEvent("second-factor-needed"));
+      }
+    },
     async pong() {},
   };
 
@@ -226,7 +233,9 @@
     connect();
     if (cfg.role === "doctor") {
       // A young child: the doctor's confirmation that a guardian is present goes with the admission.
-      $("admit").onclick = () => send({ type: "admit", guardian_present: Boolean($("guardian-present") && $("guardian-present").checked) });
+      const admit = () => send({ type: "admit", guardian_present: Boolean($("guardian-present") && $("guardian-present").checked) });
+      $("admit").onclick = admit;
+      document.body.addEventListener("second-factor-verified", admit);
       $("end").onclick = () => { if (confirm(t("confirmEnd"))) send({ type: "end" }); };
       $("notes-form").onsubmit = saveNotes;
       $("icd10-results").addEventListener("click", pickDiagnosis);
