@@ -170,19 +170,24 @@ class ConsultationWorld:
         if state == "ended":
             consult_rules.consultation_end(by=self.doctor, consultation=self.consultation)
         self.url = f"/api/consultations/{self.consultation.pk}/"
+        self.condition = room.patient.conditions.get(icd10_code="I10")
 
     def actor(self, name):
         return as_user(getattr(self, name))
+
+    def body(self, action: str) -> dict:
+        return {"confirm-follow-up": {"condition": self.condition.pk}}.get(action, {})
 
 
 CONSULTATION_STATES = ["waiting, checked in", "waiting, not checked in", "in progress", "ended"]
 
 
 @pytest.mark.parametrize("state, actor, expected", [
-    ("waiting, checked in", "doctor", ["admit"]),
+    ("waiting, checked in", "doctor", ["admit", "confirm-follow-up"]),
     ("waiting, checked in", "family", []),
-    ("waiting, not checked in", "doctor", []),  # admitting starts the booking, which is not checked in
-    ("in progress", "doctor", ["end"]),
+    # Admitting starts the booking, which is not checked in; the follow-up may be confirmed already.
+    ("waiting, not checked in", "doctor", ["confirm-follow-up"]),
+    ("in progress", "doctor", ["end", "confirm-follow-up"]),
     ("in progress", "family", []),
     ("ended", "doctor", []),
 ])
@@ -197,7 +202,7 @@ def test_consultation_listed_actions_succeed_and_the_others_are_refused(state, a
     for action in CONSULTATION_ACTIONS:
         world = ConsultationWorld(state)
         client = world.actor(actor)
-        assert_list_is_the_truth(client, world.url, listed(client, world.url), action, {})
+        assert_list_is_the_truth(client, world.url, listed(client, world.url), action, world.body(action))
 
 
 # --- Prescriptions ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.utils import timezone
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.models import Role
 from cloudhospital.permissions import SYSTEM
-from consult import booking, consultation, records, schedules
+from consult import booking, consultation, follow_up, records, schedules
 from consult.models import BookingStatus, ProxyLink, ScheduleTemplate
 from pharmacy import access, orders, stock
 from pharmacy.orders import base as order_base
@@ -85,6 +85,17 @@ class World:
             "pharmacist": self.pharmacist, "proxy": self.proxy, "doctor": self.doctor,
             "other_pharmacy_pos": pos(self.other_pharmacy) if name == "other_pharmacy_pos" else None,
         }[name]
+
+
+def _png():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("scan.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+
+
+def _evidence(world):
+    """An evidence file the family attached to the world's condition (consult.follow_up)."""
+    return follow_up.evidence_add(by=world.proxy, condition=world.condition, file=_png())
 
 
 # (function, call(world, actor), wrong actors, expected kind)
@@ -168,8 +179,24 @@ CASES = {
         ("nobody", "proxy", "other_doctor"), Kind.FORBIDDEN),
     "consultation.consultation_refer_offline": (
         consultation.consultation_refer_offline,
-        lambda w, a: consultation.consultation_refer_offline(by=a, consultation=w.consultation, reason="needs an exam"),
+        lambda w, a: consultation.consultation_refer_offline(by=a, consultation=w.consultation, reason="needs an exam",
+                                                             department="心内科"),
         ("nobody", "proxy", "other_doctor"), Kind.FORBIDDEN),
+    "follow_up.follow_up_confirm": (
+        follow_up.follow_up_confirm,
+        lambda w, a: follow_up.follow_up_confirm(by=a, consultation=w.consultation, condition=w.condition),
+        ("nobody", "system", "stranger", "proxy", "other_doctor"), Kind.FORBIDDEN),
+    "follow_up.confirm_check": (
+        follow_up.confirm_check, lambda w, a: follow_up.confirm_check(w.consultation, a, timezone.now()),
+        ("nobody", "system", "stranger", "proxy", "other_doctor"), Kind.FORBIDDEN),
+    "follow_up.evidence_add": (
+        follow_up.evidence_add,
+        lambda w, a: follow_up.evidence_add(by=a, condition=w.condition, file=_png()),
+        ("nobody", "system", "stranger", "doctor", "other_doctor"), Kind.FORBIDDEN),
+    "follow_up.evidence_open": (
+        follow_up.evidence_open,
+        lambda w, a: follow_up.evidence_open(by=a, patient_id=w.patient.pk, evidence_id=_evidence(w).pk),
+        ("nobody", "stranger", "other_doctor"), Kind.NOT_FOUND),
     "consultation.chat_post": (
         consultation.chat_post,
         lambda w, a: consultation.chat_post(by=a, consultation=w.consultation, role="doctor", text="hi"),
@@ -275,7 +302,7 @@ CASES = {
 ATTRIBUTION_ONLY = {"stock_reserve", "stock_release", "stock_consume", "dispatch_reserve", "orders_withdraw",
                     "order_release", "order_notify", "order_lock_for_pharmacy"}
 DOMAIN_MODULES = [records, booking, consultation, schedules, lifecycle, signing, access, stock, placing, steps,
-                  ending, reassignment, order_base]
+                  ending, reassignment, order_base, follow_up]
 
 
 def test_every_write_function_with_an_actor_has_a_refusal_case():

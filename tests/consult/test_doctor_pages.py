@@ -136,7 +136,7 @@ def test_refer_offline_needs_a_reason_and_keeps_it(client):
     assert response.status_code == 400
     assert "Say why the patient should be seen in person" in html and 'id="refer-offline" open' in html
     assert Consultation.objects.get(pk=room.consultation.pk).status == "in_progress"
-    response = client.post(url, {"reason": "血压持续 180/110，需线下急诊评估"})
+    response = client.post(url, {"reason": "血压持续 180/110，需线下急诊评估", "department": "急诊科"})
     assert response.status_code == 302
     consultation = Consultation.objects.get(pk=room.consultation.pk)
     assert consultation.outcome == "referred_offline" and consultation.referral_reason.startswith("血压持续")
@@ -151,7 +151,7 @@ def test_refer_offline_through_the_api(client):
     url = f"/api/consultations/{room.consultation.pk}/refer-offline/"
     blank = client.post(url, {"reason": ""}, content_type="application/json")
     assert blank.status_code == 400 and blank.json()["errors"][0]["attr"] == "reason"
-    done = client.post(url, {"reason": "needs an echocardiogram"}, content_type="application/json")
+    done = client.post(url, {"reason": "needs an echocardiogram", "department": "心脏超声室"}, content_type="application/json")
     assert done.status_code == 200
     body = done.json()
     assert body["outcome"] == "referred_offline" and body["referral_reason"] == "needs an echocardiogram"

@@ -99,6 +99,7 @@ def test_refer_offline_needs_a_reason(asgi_server, browser):
     doctor.wait_for_load_state("networkidle")
     assert Consultation.objects.get(pk=room.consultation.pk).status == "in_progress"
     doctor.fill("#id_reason", "Blood pressure 182/112 with headache: needs to be seen in person today.")
+    doctor.fill("#id_department", "Cardiology emergency")
     assert_accessible(doctor)
     screenshot(doctor, "doctor-refer-offline")
     doctor.click("#refer-offline-submit")
