@@ -129,7 +129,12 @@ ALLERGY_GROUP_TERMS: dict[str, tuple[str, ...]] = {
     SULFONAMIDE: ("sulfonamide", "sulfonamides", "sulphonamide", "sulphonamides", "sulfa", "sulpha", "磺胺"),
     # The NSAID class and the NSAID cross-reactivity group share one key.
     NSAID: ("nsaid", "nsaids", "non-steroidal anti-inflammatory", "非甾体"),
+    TherapeuticClass.PENICILLIN: ("penicillin", "penicillins", "青霉素"),
+    TherapeuticClass.CEPHALOSPORIN: ("cephalosporin", "cephalosporins", "头孢"),
 }
+# A class allergy that is a caution for another class: about 2% of penicillin-allergic
+# patients react to a cephalosporin (Khan DA et al. J Allergy Clin Immunol 2022).
+CROSS_REACTING_CLASSES: dict[str, tuple[str, ...]] = {TherapeuticClass.PENICILLIN: (TherapeuticClass.CEPHALOSPORIN,)}
 
 # Words that name one member of a cross-reacting group: an aspirin allergy is a caution for
 # the other NSAIDs (NSAID-exacerbated respiratory disease cross-reacts across COX-1
@@ -142,6 +147,8 @@ CROSS_SENSITIVITY_SOURCES = {
     SULFONAMIDE: "Strom BL et al. NEJM 2003;349:1628 (no specific cross-reactivity of non-antibiotic "
                  "sulfonamides); the drugs' labels (sulfonamide hypersensitivity)",
     NSAID: "EAACI/ENDA position paper on NSAID hypersensitivity (Kowalski ML et al. Allergy 2019); ibuprofen label",
+    TherapeuticClass.CEPHALOSPORIN: "Khan DA et al. Drug allergy: a 2022 practice parameter update. J Allergy Clin "
+                                    "Immunol 2022;150:1333",
 }
 ALLERGY_SOURCE = "Drug label: contraindicated in hypersensitivity to the active substance or its class"
 
@@ -470,6 +477,7 @@ def _allergy_match(drug: Drug, substance: str) -> tuple[str, str, str] | None:
     text = _normalise(substance)
     cross = set(named) | {group for group, terms in CROSS_REACTIVITY_TERMS.items()
                           if any(_mentions(text, term) for term in terms)}
+    cross |= {other for group in named for other in CROSS_REACTING_CLASSES.get(group, ())}
     for group in [*own_classes, *drug.allergy_groups]:
         if group in cross:
             return WARN, _("a cross-reacting group (%(group)s)") % {"group": allergy_group_label(group)}, \

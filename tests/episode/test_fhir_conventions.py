@@ -178,7 +178,9 @@ def test_allergies_are_coded_with_the_formulary_drug_or_class_by_the_checks_rule
     assert codes["Sulfonamides 磺胺类"]["coding"] == [
         {"system": "urn:cloudhospital:drug-class", "code": "sulfonamide", "display": "sulfonamide group"}]
     assert [c["code"] for c in codes["NSAIDs"]["coding"]] == ["nsaid"]
-    assert "coding" not in codes["Penicillin"] and "coding" not in codes["花生 peanut"]  # free text stays text
+    # Penicillin names the penicillin class since the formulary has penicillins (issue 16).
+    assert [c["code"] for c in codes["Penicillin"]["coding"]] == ["penicillin"]
+    assert "coding" not in codes["花生 peanut"]  # free text stays text
     # A drug named is coded as that drug (the formulary's aspirin), not as its class.
     aspirin = codes["Aspirin 阿司匹林"]["coding"]
     assert {c["system"] for c in aspirin} == {"urn:cloudhospital:formulary", "http://www.whocc.no/atc"}
