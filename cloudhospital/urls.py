@@ -52,6 +52,7 @@ urlpatterns = [
     # The pages, app by app (each app's own URL modules).
     path("", include("consult.page_urls")),
     path("", include("consult.care_urls")),
+    path("", include("consult.consent_urls")),
     path("", include("prescriptions.page_urls")),
     path("", include("prescriptions.prescribing_urls")),
     path("", include("prescriptions.review_urls")),

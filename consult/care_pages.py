@@ -29,6 +29,7 @@ from cloudhospital.errors import DomainError
 from cloudhospital.pinyin import matches
 from cloudhospital.web import refusal_into_form
 from consult import booking as booking_rules
+from consult import consent as consent_rules
 from consult import consultation as consult_rules
 from consult import windows
 from consult.acting import acting_context, acting_for
@@ -241,6 +242,8 @@ def care_book(request, slot_id: int):
     else:
         if patient is None:
             raise Http404("No patient to book for.")
+        if consent_rules.consent_refusal(patient) is not None:  # the informed consent first (consult.consent)
+            return redirect("care-consent", slot_id=slot.pk)
         form = BookForm(initial={"patient": patient.pk, "key": uuid.uuid4().hex})
     return family_page(request, "consult/care/book.html", {
         "slot": slot, "form": form, "patient": patient, "refusal_code": refusal_code,
