@@ -49,6 +49,10 @@ FAMILY_ONLY = {"patient-proxies", "patient-proxy-remove", "patient-access-log"}
 LISTS = {"patient-list"}
 # Writes, not reads (their refusals are in tests/test_policy.py and the record's tests).
 WRITES = {"observation-entered-in-error"}
+# Consents and the activity list: the family's only, from patients_managed_by (anyone else,
+# the doctor included, gets 404: tests/consult/test_consent.py).
+CONSENTS = {"patient-consents", "patient-proxy-consents", "patient-proxy-consent-revoke", "patient-proxy-consent-fhir",
+            "patient-activity"}
 
 
 @pytest.fixture
@@ -79,7 +83,7 @@ def api_patient_url_names() -> set[str]:
 
 
 def test_every_patient_data_url_is_accounted_for():
-    assert api_patient_url_names() == set(LOGGED) | FAMILY_ONLY | LISTS | WRITES
+    assert api_patient_url_names() == set(LOGGED) | FAMILY_ONLY | LISTS | WRITES | CONSENTS
 
 
 @pytest.mark.parametrize("name", sorted(LOGGED))
