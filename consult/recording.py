@@ -15,7 +15,8 @@ the people recorded).
   may_play_recording). Every playback writes an access-log row, and the file is served only
   with the signed ticket that playback issued, so no byte of a recording leaves unlogged.
 - Retention: `recordings_expired` and `recording_purge` (which deletes the stored file too)
-  are what a retention registry calls; RECORDING_RETENTION_YEARS (3) is the rule's minimum.
+  are what the retention registry calls (the `recordings` kind, consult.retention);
+  RECORDING_RETENTION_YEARS (3) is the rule's minimum.
 
 Every change of consent or recording is told to the room (the `recording` socket message).
 """
@@ -36,6 +37,7 @@ from django.utils.translation import gettext as _
 from cloudhospital.audit import access_log_record
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.permissions import require
+from cloudhospital.retention import years_before
 from consult import signalling
 from consult.consultation import room_broadcast
 from consult.models import (
@@ -353,9 +355,7 @@ def recordings_of(viewer, consultation: Consultation):
 def recordings_expired(*, now: datetime | None = None):
     """Recordings past RECORDING_RETENTION_YEARS (互联网诊疗监管细则（试行）: audio/video ≥ 3 years),
     counted from the end of the consultation (its start when it never ended)."""
-    now = now or timezone.now()
-    cutoff = now.replace(year=now.year - settings.RECORDING_RETENTION_YEARS) if not (
-        now.month == 2 and now.day == 29) else now.replace(year=now.year - settings.RECORDING_RETENTION_YEARS, day=28)
+    cutoff = years_before(now or timezone.now(), settings.RECORDING_RETENTION_YEARS)
     return ConsultRecording.objects.filter(started_at__lt=cutoff).exclude(consultation__ended_at__gte=cutoff)
 
 

@@ -409,3 +409,24 @@ def test_recordings_past_three_years_are_purged_with_their_file(room, settings, 
             recording.recording_purge(expired[0])
     assert not ConsultRecording.objects.exists()
     assert not default_storage.exists(name)
+
+
+def test_purge_expired_deletes_recordings_with_their_file_but_not_under_a_legal_hold(settings,
+                                                                                     django_capture_on_commit_callbacks):
+    from cloudhospital.retention import legal_hold_place, retention_purge
+
+    held_room, free_room = make_room(), make_room()
+    for r in (held_room, free_room):
+        consult_rules.consultation_admit(by=r.doctor_user, consultation=r.consultation)
+        r.consultation.refresh_from_db()
+    held, _ = recorded(held_room)
+    free, _ = recorded(free_room)
+    legal_hold_place(by=UserFactory(role="hospital_admin", is_staff=True), reason="complaint under review",
+                     target=held_room.consultation)
+    with time_machine.travel(timezone.now() + timedelta(days=3 * 366 + 1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = retention_purge(kinds=["recordings"])
+    counts = next(k for k in run.report if k["kind"] == "recordings")
+    assert (counts["past_retention"], counts["purged"], counts["held"]) == (2, 1, 1)
+    assert list(ConsultRecording.objects.all()) == [held]
+    assert default_storage.exists(held.file.name) and not default_storage.exists(free.file.name)
