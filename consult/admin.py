@@ -252,3 +252,6 @@ class RoomPresenceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from consult import consent_admin  # noqa: E402,F401  (registers the consent admin)

@@ -72,3 +72,16 @@ def test_the_activity_page_says_by_whom_on_whose_behalf(client):
     assert "by 张薇 on behalf of 张林" in page
     client.force_login(PatientFactory().account)
     assert client.get(f"/patient/{father.pk}/activity/").status_code == 404
+
+
+def test_the_admin_activity_view_names_the_proxy_and_is_access_logged(client):
+    from cloudhospital.models import AccessLog
+    from tests.factories import UserFactory
+
+    daughter = PatientFactory(full_name="张薇")
+    father = DependantFactory(proxy=daughter.account, full_name="张林")
+    booking_rules.booking_create(by=daughter.account, patient=father, slot=slot(), reason="复诊")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, role="hospital_admin"))
+    page = client.get(f"/admin/consult/proxyconsent/activity/{father.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "by 张薇 on behalf of 张林" in page
+    assert AccessLog.objects.filter(patient=father, action="admin_activity_read").count() == 1
