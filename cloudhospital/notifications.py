@@ -11,6 +11,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -45,8 +46,14 @@ def sender():
 
 
 def notification_recipients(patient) -> list[User]:
-    """The patient's own login (a dependant may have none) and every proxy acting for them."""
-    users = list(User.objects.filter(proxy_links__patient=patient, is_active=True).distinct())
+    """The patient's own login (a dependant may have none) and every proxy acting for them
+    under a consent in force (a revoked or expired proxy is told nothing more: consult.consent)."""
+    now = timezone.now()
+    users = list(User.objects.filter(
+        Q(proxy_links__consents__ends_at__isnull=True) | Q(proxy_links__consents__ends_at__gt=now),
+        proxy_links__patient=patient, proxy_links__consents__status="active",
+        proxy_links__consents__starts_at__lte=now, is_active=True,
+    ).distinct())
     if patient.account_id and patient.account.is_active and all(user.pk != patient.account_id for user in users):
         users.insert(0, patient.account)
     return users

@@ -272,3 +272,13 @@ def test_status_of_a_replaced_consent():
     rules.proxy_consent_grant(by=mother.account, link=link, scope=["record"])
     first.refresh_from_db()
     assert first.status == ProxyConsentStatus.REVOKED and first.revoke_reason == "replaced"
+
+
+def test_a_revoked_proxy_is_no_longer_notified():
+    from cloudhospital.notifications import notification_recipients
+
+    mother = PatientFactory()
+    link = ProxyLinkFactory(patient=mother)
+    assert link.proxy in notification_recipients(mother)
+    rules.proxy_consent_revoke(by=mother.account, consent=link.consents.get())
+    assert notification_recipients(mother) == [mother.account]
