@@ -56,7 +56,7 @@ def build(*, patients: int, doctors: int, capacity: int) -> dict:
 
     from cloudhospital.identity import make_resident_id
     from cloudhospital.models import Role, User
-    from consult.models import Clinic, Condition, Doctor, Hospital, Patient, ScheduleTemplate, Slot
+    from consult.models import Clinic, Condition, Doctor, DoctorRegistration, Hospital, Patient, ScheduleTemplate, Slot
     from consult.schedules import slots_generate
 
     started = time.perf_counter()
@@ -69,9 +69,11 @@ def build(*, patients: int, doctors: int, capacity: int) -> dict:
         [User(phone=f"+86139{n:08d}", full_name=f"专家 Expert {n}", role=Role.DOCTOR, password=unusable) for n in range(doctors)]
     )
     for n, user in enumerate(staff):
+        # Qualified to practise online and registered here (consult.doctors), or booking refuses.
         doctor = Doctor.objects.create(user=user, hospital=hospital, title="chief", licence_number=f"1103302{n:08d}",
-                                       verified=True, fee=50)
+                                       verified=True, fee=50, independent_practice_since=date(2010, 9, 1))
         doctor.clinics.add(clinic)
+        DoctorRegistration.objects.create(doctor=doctor, hospital=hospital, registered_on=date(2010, 9, 1))
         ScheduleTemplate.objects.create(doctor=doctor, clinic=clinic, weekday=tomorrow.weekday(),
                                         start_time=datetime.strptime("08:00", "%H:%M").time(),
                                         end_time=datetime.strptime("12:00", "%H:%M").time(),

@@ -101,7 +101,7 @@ class ObservationAdmin(RecordAdmin):
 
 # --- Booking desk ---------------------------------------------------------------------
 
-from consult.models import Booking, Clinic, Doctor, Hospital, LeaveBlock, ScheduleTemplate, Slot  # noqa: E402
+from consult.models import Booking, Clinic, Doctor, DoctorRegistration, Hospital, LeaveBlock, ScheduleTemplate, Slot  # noqa: E402,E501
 
 
 class ClinicInline(admin.TabularInline):
@@ -133,15 +133,26 @@ class ScheduleTemplateInline(admin.TabularInline):
     raw_id_fields = ["clinic"]
 
 
+class DoctorRegistrationInline(admin.TabularInline):
+    """Where the doctor is registered to practise (多点执业): only an active registration at a
+    clinic's hospital lets the doctor be booked there (consult.doctors)."""
+
+    model = DoctorRegistration
+    extra = 0
+    fields = ["hospital", "registered_on", "active"]
+    raw_id_fields = ["hospital"]
+
+
 @admin.register(Doctor)
 class DoctorAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "title", "hospital", "licence_number", "verified", "fee"]
+    list_display = ["name", "title", "hospital", "licence_number", "practice_scope", "independent_practice_since",
+                    "verified", "fee"]
     list_filter = ["verified", "title"]
     search_fields = ["user__full_name", "licence_number"]
     list_select_related = ["user", "hospital"]
     raw_id_fields = ["user", "hospital"]
     filter_horizontal = ["clinics"]
-    inlines = [ScheduleTemplateInline]
+    inlines = [DoctorRegistrationInline, ScheduleTemplateInline]
     actions = ["mark_verified"]
 
     @admin.action(description="Mark selected doctors verified (licence checked)")

@@ -34,6 +34,9 @@ from tests.e2e.harness import free_port, start_server, stop  # noqa: E402
 
 DEMO_PASSWORD = "yunyiyuan-demo-2026"
 DOCTOR_PHONE = "13900000010"
+# The demo doctors' authenticator secret, published (consult/demo_booking.py DEMO_TOTP_KEY;
+# docs/compliance-doctor-identity.md): RFC 6238's test key "12345678901234567890".
+DEMO_TOTP_KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 PHARMACIST_PHONE = "13500000001"
 PHARMACY_TOKEN = "chp_demo_kangning_gulou_not_for_production"
 CHECK_IN_MINUTES = 30  # the server's BOOKING_CHECK_IN_OPENS_MINUTES default
@@ -43,6 +46,29 @@ HOME = {"address": "浙江省宁波市海曙区公园路 18 弄 2 号 301 室", 
 
 class StepFailed(Exception):
     pass
+
+
+class Authenticator:
+    """Dr. Chen's phone: TOTP (RFC 6238, 30 s, 6 digits) with the demo key. The server accepts
+    each step once and one step ahead (following the phone's drift), so a second code within
+    the same 30 s is the next step's, as the server then expects."""
+
+    def __init__(self, key: bytes):
+        self.key, self.last, self.drift = key, None, 0
+
+    def code(self) -> str:
+        import hashlib
+        import hmac
+        import struct
+
+        now = int(time.time()) // 30
+        step = now + self.drift
+        if self.last is not None and step <= self.last:
+            step = self.last + 1
+        self.drift, self.last = step - now, step
+        digest = hmac.new(self.key, struct.pack(">Q", step), hashlib.sha1).digest()
+        offset = digest[-1] & 0x0F
+        return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 class Story:
@@ -158,6 +184,11 @@ def run(story: Story) -> dict:
 
     story.step("Video consult: both join the signalling socket; the doctor admits them")
     doctor_token = story.login(DOCTOR_PHONE)
+    phone = Authenticator(DEMO_TOTP_KEY)
+    # 互联网诊疗监管细则（试行）: the doctor's identity is verified before each consult. The proof is
+    # this token's, for DOCTOR_REAUTH_WINDOW_MINUTES; the socket's ticket carries it.
+    proof = story.call("POST", "/api/auth/second-factor/verify/", token=doctor_token, json={"otp": phone.code()})
+    story.say(f"Dr. Chen enters the code from his authenticator: verified until {proof['fresh_until'][11:16]}")
     with story.socket(cid, family) as family_ws, story.socket(cid, doctor_token) as doctor_ws:
         state = receive(family_ws, "state")
         receive(doctor_ws, "state")
@@ -214,7 +245,9 @@ def run(story: Story) -> dict:
         story.say(f"draft #{prescription['id']}: {amlodipine['generic_name_zh']} 5 mg qd × 30 days")
 
         story.step("He signs the prescription (Ed25519) and submits it to the cloud")
-        signed = story.call("POST", f"/api/prescriptions/{prescription['id']}/sign/", token=doctor_token, json={"overrides": {}})
+        # Signed in person: a fresh code in the signing request itself (no script signs).
+        signed = story.call("POST", f"/api/prescriptions/{prescription['id']}/sign/", token=doctor_token,
+                            json={"overrides": {}, "otp": phone.code()})
         signed = signed.get("prescription", signed)
         verify = story.call("GET", f"/api/prescriptions/{prescription['id']}/verify/", token=doctor_token)
         story.say(f"status {signed['status']}, key {signed.get('key_id')}, signature verifies: {verify.get('valid')}")

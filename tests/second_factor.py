@@ -63,3 +63,14 @@ def verified_session(user):
     session.create()
     step_up.verify(user=user, credential=step_up.credential_of_session(session.session_key), code=code_for(user))
     return session
+
+
+def admit_in_room(page, user, *, timeout: int = 15_000) -> None:
+    """In the doctor's room (Playwright page): press Admit, enter the authenticator's code in
+    the prompt the room shows, and let the room send the admission again."""
+    page.wait_for_selector("#admit:not([disabled])", timeout=timeout)
+    page.click("#admit")
+    field = "#second-factor input[name=otp]"
+    page.wait_for_selector(field, timeout=timeout)
+    page.fill(field, code_for(user))
+    page.click("#second-factor button")

@@ -109,6 +109,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                    summary="Book a slot for yourself or a family member", examples=examples.BOOKING_CREATE)
     @refuses("guardian_required")  # consult.young_children: a child under 6 is booked by a parent or guardian
     @refuses("unknown_patient", "required", "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past",
+             "doctor_unlicensed", "doctor_practice_too_short", "doctor_not_registered",
              "beyond_booking_window", "doctor_unverified", "follow_up_only", "duplicate_booking",
              "idempotency_key_reused", "conflict", "consent_required", "proxy_consent_inactive")
     def create(self, request):
@@ -134,7 +135,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     @refuses("forbidden", "invalid_transition", "too_late_to_reschedule", "same_slot", "other_clinic",
              "slot_full", "slot_closed", "slot_withdrawn", "slot_in_past", "beyond_booking_window",
-             "doctor_unverified", "follow_up_only", "duplicate_booking", "conflict")
+             "doctor_unverified", "follow_up_only", "duplicate_booking", "conflict",
+             "doctor_unlicensed", "doctor_practice_too_short", "doctor_not_registered")
     def reschedule(self, request, pk=None):
         data = BookingRescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from consult import consultation as consult_rules
 from consult import follow_up
-from consult.models import Booking, BookingStatus, Clinic, Consultation, Doctor, Hospital, Patient, Slot
+from consult.models import Booking, BookingStatus, Clinic, Consultation, Doctor, DoctorRegistration, Hospital, Patient, Slot
 from tests.factories import ConditionFactory, DependantFactory, PatientFactory, UserFactory
 
 
@@ -29,7 +29,10 @@ def make_room(*, starts_in=timedelta(minutes=10), checked_in=True, open_consulta
     hospital, _ = Hospital.objects.get_or_create(name="宁波市第一医院")
     clinic, _ = Clinic.objects.get_or_create(hospital=hospital, name="高血压云诊室", defaults={"specialty": "cardiology"})
     doctor_user = UserFactory(role="doctor", full_name="陈晓敏 Chen Xiaomin")
-    doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, licence_number=f"LIC{doctor_user.pk:08d}", verified=True)
+    doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, licence_number=f"LIC{doctor_user.pk:08d}", verified=True,
+                                   independent_practice_since=timezone.localdate() - timedelta(days=3650))
+    # Qualified to practise online here (consult.doctors): ten years' practice, registered.
+    DoctorRegistration.objects.create(doctor=doctor, hospital=hospital, registered_on=timezone.localdate() - timedelta(days=365))
     daughter = PatientFactory()
     patient = DependantFactory(proxy=daughter.account)
     hypertension = ConditionFactory(patient=patient, icd10_code="I10")

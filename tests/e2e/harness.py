@@ -80,9 +80,11 @@ def _seed(count: int) -> None:
     # would only slow the seeding down.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+    from cloudhospital import step_up
     from cloudhospital.tokens import token_issue
     from consult import signalling
     from tests.consult.rooms import make_room
+    from tests.second_factor import verify_token
 
     rooms = []
     for _ in range(count):
@@ -90,10 +92,16 @@ def _seed(count: int) -> None:
         doctor_token = token_issue(user=room.doctor_user)
         family_token = token_issue(user=room.proxy)
         cid = room.consultation.pk
+        # The doctor has proved the second factor on this token, and the socket ticket carries
+        # that proof, so the doctor's socket may admit (cloudhospital.step_up).
+        verify_token(room.doctor_user, doctor_token.record)
+        doctor_ticket = signalling.ticket_issue(user_id=room.doctor_user.pk, consultation_id=cid)
+        step_up.carry_over(user=room.doctor_user, source=step_up.credential_of_token(doctor_token.record),
+                           target=step_up.credential_of_ticket(doctor_ticket))
         rooms.append(
             {
                 "consultation": cid,
-                "doctor": {"token": doctor_token.key, "ticket": signalling.ticket_issue(user_id=room.doctor_user.pk, consultation_id=cid)},
+                "doctor": {"token": doctor_token.key, "ticket": doctor_ticket},
                 "family": {"token": family_token.key, "ticket": signalling.ticket_issue(user_id=room.proxy.pk, consultation_id=cid)},
             }
         )

@@ -39,6 +39,7 @@ def prepare_database(env: dict) -> dict:
 
     from consult.models import Booking, Clinic, Doctor, Hospital, Slot
     from tests.factories import ConditionFactory, DependantFactory, LabFactory, PatientFactory, UserFactory
+    from tests.second_factor import enrol
 
     hospital = Hospital.objects.create(name="宁波市第一医院")
     clinic = Clinic.objects.create(hospital=hospital, name="高血压云诊室", specialty="cardiology")
@@ -46,6 +47,7 @@ def prepare_database(env: dict) -> dict:
     doctor_user.set_password(PASSWORD)
     doctor_user.save()
     doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, licence_number="330200000001", verified=True)
+    enrol(doctor_user)  # an authenticator (tests.second_factor), for admitting
     daughter = PatientFactory(full_name="张薇 Zhang Wei", account__phone="+8613800000001")
     daughter.account.set_password(PASSWORD)
     daughter.account.save()
@@ -58,6 +60,12 @@ def prepare_database(env: dict) -> dict:
     # The slot's day in the hospital's time zone: ten minutes from now may be tomorrow there.
     day = timezone.localdate(start).isoformat()
     return {"doctor_phone": "13600000001", "family_phone": "13800000001", "booking": booking.pk, "day": day}
+
+
+def doctor_user():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(phone="+8613600000001")
 
 
 def login(page, base: str, phone: str) -> None:
@@ -74,6 +82,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="e2e-video-"))
     env = server_env(workdir)
     people = prepare_database(env)
+    from tests.second_factor import admit_in_room  # after django.setup()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, workdir / "server.log")
@@ -100,8 +109,8 @@ def main() -> int:
             doctor.click(f"tr[data-booking='{people['booking']}'] button.open-room")
             doctor.wait_for_url("**/consult/*/")
             doctor.wait_for_selector("#record >> text=I10")
-            doctor.wait_for_selector("#admit:not([disabled])", timeout=10_000)
-            doctor.click("#admit")
+            # The doctor's identity before the consult: the room asks for the authenticator's code.
+            admit_in_room(doctor, doctor_user(), timeout=10_000)
 
             connected = "window.consult.connectionState === 'connected' && window.consult.framesReceived > 10"
             doctor.wait_for_function(connected, timeout=20_000)

@@ -14,6 +14,7 @@ from prescriptions import lifecycle
 from prescriptions.models import Prescription
 from tests.consult.rooms import make_room
 from tests.factories import LabFactory, PatientFactory
+from tests.second_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +217,8 @@ def test_signing_without_an_override_reason_is_a_400_naming_the_item(rx_room):
 def test_signing_with_a_reason_signs_and_stores_it(rx_room):
     reason = "短期止痛，3天后复查肾功能"
     response = browser_as(rx_room.doctor_user).post(
-        url("prescribing-sign", rx_room), posted(AMLODIPINE, IBUPROFEN_TID, overrides={"renal_dose_cap:1": reason}))
+        url("prescribing-sign", rx_room), posted(AMLODIPINE, IBUPROFEN_TID, overrides={"renal_dose_cap:1": reason},
+                                                 otp=code_for(rx_room.doctor_user)))
     assert response.status_code == 200
     prescription = Prescription.objects.get()
     assert prescription.status == "signed" and prescription.signature
@@ -316,7 +318,8 @@ def test_the_history_lists_earlier_prescriptions_with_the_review_outcome(rx_room
 
 def test_a_server_without_signing_keys_refuses_signing_in_plain_words(rx_room, settings):
     settings.PRESCRIPTION_SIGNING_SECRETS = []
-    response = browser_as(rx_room.doctor_user).post(url("prescribing-sign", rx_room), posted(AMLODIPINE))
+    response = browser_as(rx_room.doctor_user).post(url("prescribing-sign", rx_room),
+                                                     posted(AMLODIPINE, otp=code_for(rx_room.doctor_user)))
     assert response.status_code == 503 and response["HX-Reswap"] == "outerHTML"
     assert "Signing is not set up on this server" in response.content.decode()
     assert Prescription.objects.get().status == "draft"

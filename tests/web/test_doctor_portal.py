@@ -14,12 +14,14 @@ from consult.models import Consultation, LeaveBlock
 from tests.consult.rooms import make_room
 from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot
 from tests.factories import BloodPressureFactory, LabFactory
+from tests.second_factor import admit_in_room, enrol
 
 pytestmark = [*needs_browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_worklist_updates_room_chart_admit_and_end_with_advice(asgi_server, browser):
     room = make_room(checked_in=False, open_consultation=False)
+    enrol(room.doctor_user)
     LabFactory(patient=room.patient, value=48, measured_at=timezone.now() - timedelta(days=200))
     for days in (1, 3, 6):
         BloodPressureFactory(patient=room.patient, measured_at=timezone.now() - timedelta(days=days))
@@ -49,13 +51,13 @@ def test_worklist_updates_room_chart_admit_and_end_with_advice(asgi_server, brow
     # refuses a read while the server thread writes.
     consultation_id = int(doctor.url.rstrip("/").split("/")[-1])
 
-    # The family joins the room; the doctor admits them over the socket.
+    # The family joins the room; the doctor admits them over the socket, after the code from
+    # the authenticator the room asks for (the doctor's identity before each consult).
     family = new_page(browser, PHONE)
     log_in(family, asgi_server, room.proxy.phone)
     family.goto(f"{asgi_server}/consult/{consultation_id}/")
     family.wait_for_function("window.consult && window.consult.ws && window.consult.ws.readyState === 1")
-    doctor.wait_for_selector("#admit:not([disabled])", timeout=15_000)
-    doctor.click("#admit")
+    admit_in_room(doctor, room.doctor_user)
     family.wait_for_function("window.consult.admitted === true", timeout=10_000)
 
     # The diagnosis found by pinyin initials fills a line.

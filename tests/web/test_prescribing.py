@@ -15,6 +15,7 @@ from prescriptions.models import Prescription
 from tests.consult.rooms import make_room
 from tests.e2e.browser import DESKTOP, PHONE, assert_accessible, log_in, needs_browser, new_page, screenshot
 from tests.factories import ConditionFactory, LabFactory, UserFactory
+from tests.second_factor import code_for, enrol
 
 pytestmark = [*needs_browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,6 +30,7 @@ def _zhang_lins_visit():
     ConditionFactory(patient=room.patient, icd10_code="N18.3", name="Chronic kidney disease, stage 3")
     LabFactory(patient=room.patient, value=Decimal("48"))
     room.consultation = consult_rules.consultation_admit(by=room.doctor_user, consultation=room.consultation)
+    enrol(room.doctor_user)  # the doctor's authenticator: signing takes its code
     room.consultation = consult_rules.consultation_record(
         by=room.doctor_user, consultation=room.consultation,
         diagnosis=[{"code": "I10", "name": "原发性高血压"}, {"code": "N18.3", "name": "慢性肾脏病3期"}])
@@ -135,6 +137,8 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     assert Prescription.objects.get().status == "draft"
 
     page.fill("#rx-override-renal_dose_cap-1", "短期止痛3天，复查肾功能")
+    # Signed in person: the code from the doctor's authenticator, in the same request.
+    page.fill("#rx-otp", code_for(room.doctor_user))
     _press(page, "#rx-sign")
     page.locator(".rx-status[data-status='signed']").wait_for()
     assert page.locator("#rx-notice").is_visible()
@@ -187,6 +191,7 @@ def test_the_doctor_prescribes_signs_and_revises_after_a_rejection(asgi_server, 
     screenshot(phone, "prescribing-revision")
     assert_accessible(phone)
     phone.wait_for_load_state("networkidle")
+    phone.fill("#rx-otp", code_for(room.doctor_user))
     _press(phone, "#rx-sign")
     phone.locator(".rx-status[data-status='signed']").wait_for()
 
