@@ -26,7 +26,6 @@ urlpatterns = [
     path("consult/<int:consultation_id>/", pages.room, name="consult-room"),
     path("consult/<int:consultation_id>/recording/", recording_pages.recording_panel, name="consult-recording-panel"),
     path("recordings/<int:recording_id>/", recording_pages.recording_playback_page, name="consult-recording-play"),
-    path("recordings/<int:recording_id>/file/", recording_pages.recording_media, name="consult-recording-media"),
     path("patients/<int:patient_id>/bp/", pages.bp_trend_page, name="patient-bp-trend"),
     # The family: visits, and their people and record.
     path("patient/", family_pages.patient_home, name="patient-home"),

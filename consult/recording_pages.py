@@ -1,16 +1,14 @@
 """Pages of consult recordings: the consent panel of the room (and of the family's visit
-summary), the playback page, and the file it plays.
+summary) and the playback page (its file comes from the API, consult.api.recordings).
 
 Thin: consent goes through consult.recording, playback through consult.recording's
 `recording_playback` (the read and its access-log row are one call), and the file is served
-only with the ticket that playback issued. The recorder itself is plain JavaScript
-(static/consult/recording.js) over the API.
+only with the ticket that playback issued (`GET /api/recordings/{id}/file/`). The recorder
+itself is plain JavaScript (static/consult/recording.js) over the API.
 """
 
-import re
-
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,9 +18,6 @@ from cloudhospital.errors import DomainError
 from consult import recording as recording_rules
 from consult.models import ConsultationStatus, RecordingSide
 from consult.permissions import consultation_role, consultations_visible_to
-
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-READ_BLOCK = 256 * 1024
 
 
 def recording_labels() -> dict:
@@ -86,49 +81,6 @@ def recording_playback_page(request, recording_id: int):
     booking = recording.consultation.booking
     return render(request, "consult/recording/playback.html", {
         "recording": recording, "booking": booking, "doctor": booking.slot.doctor,
-        "media_url": f"{reverse('consult-recording-media', args=[recording.pk])}?ticket={ticket}",
+        "media_url": f"{reverse('recording-file', args=[recording.pk])}?ticket={ticket}",
         "duration_s": round((recording.duration_ms or 0) / 1000),
     })
-
-
-def _read(handle, start: int, length: int):
-    try:
-        handle.seek(start)
-        while length > 0:
-            block = handle.read(min(READ_BLOCK, length))
-            if not block:
-                break
-            length -= len(block)
-            yield block
-    finally:
-        handle.close()
-
-
-@login_required
-@require_GET
-def recording_media(request, recording_id: int):
-    """The recording's file, for the holder of a fresh playback ticket (the page or the API's
-    playback issued it, and logged it); with byte ranges, so the player can seek."""
-    try:
-        recording = recording_rules.recording_for_ticket(request.user, recording_id, request.GET.get("ticket", ""))
-    except DomainError:
-        raise Http404("No such recording.") from None
-    size = recording.file.size
-    start, end, status = 0, size - 1, 200
-    match = RANGE.match(request.headers.get("Range", "").strip())
-    if match and (match[1] or match[2]):
-        if match[1]:
-            start, end = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
-        else:
-            start = max(0, size - int(match[2]))
-        if start > end:
-            return HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}"})
-        status = 206
-    response = StreamingHttpResponse(_read(recording.file.open("rb"), start, end - start + 1), status=status,
-                                     content_type=recording.mime_type)
-    response["Content-Length"] = str(end - start + 1)
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, no-store"
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return response

@@ -3,9 +3,13 @@ playback. Thin: every write is one call into consult.recording; every consultati
 from consult.permissions.consultations_visible_to and every recording from the doctor's own
 consultations (uploads) or recordings_playable_by (playback), so another's id is a 404."""
 
+import re
+
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -16,6 +20,9 @@ from cloudhospital.api.serializers import StrictSerializer
 from consult import recording as recording_rules
 from consult.models import ConsultRecording
 from consult.permissions import consultations_visible_to
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+READ_BLOCK = 256 * 1024
 
 
 class ConsentSideSerializer(serializers.Serializer):
@@ -164,5 +171,56 @@ class RecordingPlaybackView(APIView):
         summary="Play a recording: logged, answers the file's URL with a ticket")
     def post(self, request, recording_id: int):
         recording, ticket = recording_rules.recording_playback(request.user, recording_id)
-        url = f"{reverse('consult-recording-media', args=[recording.pk])}?ticket={ticket}"
+        url = f"{reverse('recording-file', args=[recording.pk])}?ticket={ticket}"
         return Response({"url": url, "expires_in": recording_rules.PLAYBACK_TICKET_SECONDS}, status=status.HTTP_201_CREATED)
+
+
+def _read(handle, start: int, length: int):
+    try:
+        handle.seek(start)
+        while length > 0:
+            block = handle.read(min(READ_BLOCK, length))
+            if not block:
+                break
+            length -= len(block)
+            yield block
+    finally:
+        handle.close()
+
+
+class RecordingFileView(APIView):
+    """The recording's file, for the holder of a fresh playback ticket (the playback page or
+    POST .../playback/ issued it and logged it), with byte ranges so a player can seek."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # A <video> element asks for video/*, which no JSON renderer offers: the file is the answer.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("ticket", str, required=True, description="From the playback."),
+                    OpenApiParameter("Range", str, location=OpenApiParameter.HEADER, required=False,
+                                     description='One byte range, e.g. "bytes=0-1023".')],
+        responses={(200, "video/webm"): OpenApiTypes.BINARY, (206, "video/webm"): OpenApiTypes.BINARY,
+                   416: OpenApiResponse(description="The range is past the end of the file.")},
+        summary="The recording's file (WebM), with the playback's ticket")
+    def get(self, request, recording_id: int):
+        recording = recording_rules.recording_for_ticket(request.user, recording_id, request.query_params.get("ticket", ""))
+        size = recording.file.size
+        start, end, code = 0, size - 1, status.HTTP_200_OK
+        match = RANGE.match(request.headers.get("Range", "").strip())
+        if match and (match[1] or match[2]):
+            if match[1]:
+                start, end = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
+            else:
+                start = max(0, size - int(match[2]))
+            if start > end:
+                return HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}"})
+            code = status.HTTP_206_PARTIAL_CONTENT
+        response = StreamingHttpResponse(_read(recording.file.open("rb"), start, end - start + 1), status=code,
+                                         content_type=recording.mime_type)
+        response["Content-Length"] = str(end - start + 1)
+        response["Accept-Ranges"] = "bytes"
+        response["Cache-Control"] = "private, no-store"
+        if code == status.HTTP_206_PARTIAL_CONTENT:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        return response

@@ -58,4 +58,5 @@ urlpatterns = [
          name="recording-chunk"),
     path("recordings/<int:recording_id>/complete/", recordings.RecordingCompleteView.as_view(), name="recording-complete"),
     path("recordings/<int:recording_id>/playback/", recordings.RecordingPlaybackView.as_view(), name="recording-playback"),
+    path("recordings/<int:recording_id>/file/", recordings.RecordingFileView.as_view(), name="recording-file"),
 ]
