@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol, runtime_checkable
 
@@ -29,8 +30,8 @@ from django.utils.translation import gettext as _
 
 from cloudhospital.errors import DomainError, Kind
 from cloudhospital.languages import in_language
-from consult.models import AllergyCategory, ObservationKind, Patient
-from consult.selectors import latest_observation, record_summary
+from consult.models import AllergyCategory, ConditionStatus, ObservationKind, Patient
+from consult.selectors import valid_observations
 from prescriptions import beers, interactions, knowledge, renal
 from prescriptions.coded_medications import drugs_for_medications
 from prescriptions.formulary import NSAID, SULFONAMIDE
@@ -294,28 +295,34 @@ class PatientFacts:
                                     dementia=self.dementia, age=self.age)
 
 
+# The observations the checks read, newest first per kind.
+FACT_OBSERVATIONS = (ObservationKind.EGFR, ObservationKind.CREATININE, ObservationKind.BODY_WEIGHT)
+
+
 def patient_facts(patient: Patient) -> PatientFacts:
-    """Read the safety-relevant facts from `patient`'s record (active conditions only; the
-    current medications with their formulary drugs)."""
-    summary = record_summary(patient, bp_readings=0)
-    egfr = summary["latest_egfr"]
-    creatinine = summary["latest_creatinine"]
-    weight = latest_observation(patient, ObservationKind.BODY_WEIGHT)
-    medications = summary["medications"]
+    """Read the safety-relevant facts from `patient`'s record: active conditions, allergies,
+    the current medications with their formulary drugs, and the latest eGFR, creatinine and
+    weight (readings entered in error left out). Five queries, as plain values."""
+    conditions = list(patient.conditions.filter(status=ConditionStatus.ACTIVE).values_list("icd10_code", "name"))
+    allergies = patient.allergies.values_list("substance", "category", "reaction")
+    medications = list(patient.medications.filter(active=True))
+    latest: dict[str, tuple] = {}
+    for kind, value, measured_at in (valid_observations(patient).filter(kind__in=FACT_OBSERVATIONS)
+                                     .order_by("-measured_at", "-id").values_list("kind", "value", "measured_at")):
+        latest.setdefault(kind, (value, measured_at))
+    egfr, creatinine, weight = (latest.get(kind, (None, None)) for kind in FACT_OBSERVATIONS)
     drugs = drugs_for_medications(medications)
     return PatientFacts(
-        allergies=tuple(AllergyFact(a.substance, a.category, a.reaction) for a in summary["allergies"]),
-        egfr=egfr.value if egfr else None,
-        egfr_measured_at=egfr.measured_at if egfr else None,
-        chronic_conditions=tuple(
-            f"{c.icd10_code} {c.name}" for c in summary["conditions"] if icd10_is_chronic(c.icd10_code)
-        ),
-        conditions=tuple(c.icd10_code for c in summary["conditions"]),
+        allergies=tuple(AllergyFact(*a) for a in allergies),
+        egfr=egfr[0],
+        egfr_measured_at=egfr[1],
+        chronic_conditions=tuple(f"{code} {name}" for code, name in conditions if icd10_is_chronic(code)),
+        conditions=tuple(code for code, _name in conditions),
         age=patient.age,
         sex=patient.sex,
-        weight_kg=weight.value if weight else None,
-        creatinine_umol_l=creatinine.value if creatinine else None,
-        creatinine_measured_at=creatinine.measured_at if creatinine else None,
+        weight_kg=weight[0],
+        creatinine_umol_l=creatinine[0],
+        creatinine_measured_at=creatinine[1],
         current_medications=tuple(CurrentMedication(m.name, drugs.get(m.pk), m.started_on) for m in medications),
         as_of=timezone.now(),
     )
@@ -423,17 +430,23 @@ def items_validate(items: Sequence[PrescribedItem]) -> None:
 
 
 # --- The checks (pure: facts and items in, findings out) -----------------------------------
+@lru_cache(maxsize=4096)
 def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+@lru_cache(maxsize=4096)
+def _term_pattern(term: str) -> re.Pattern | None:
+    """English terms match as whole words; None for a Chinese term (matched as a substring)."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])") if term.isascii() else None
 
 
 def _mentions(text: str, term: str) -> bool:
     term = _normalise(term)
     if not term:
         return False
-    if term.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", text) is not None
-    return term in text
+    pattern = _term_pattern(term)
+    return pattern.search(text) is not None if pattern else term in text
 
 
 def allergy_concerns_medicines(category: str) -> bool:
@@ -452,8 +465,23 @@ def allergy_names_drug(substance: str, drug: Drug) -> bool:
 def allergy_groups_named(substance: str) -> list[str]:
     """The classes and cross-reactivity groups (keys of ALLERGY_GROUP_TERMS) that an allergy
     to `substance` names, e.g. "NSAID" or "磺胺" -> ["nsaid"] / ["sulfonamide"]."""
+    return list(_groups_named(substance))
+
+
+@lru_cache(maxsize=1024)
+def _groups_named(substance: str) -> tuple[str, ...]:
     text = _normalise(substance)
-    return [group for group, terms in ALLERGY_GROUP_TERMS.items() if any(_mentions(text, term) for term in terms)]
+    return tuple(group for group, terms in ALLERGY_GROUP_TERMS.items() if any(_mentions(text, term) for term in terms))
+
+
+@lru_cache(maxsize=1024)
+def _cross_groups(substance: str) -> frozenset[str]:
+    """The groups an allergy to `substance` is a cross-sensitivity caution for."""
+    text, named = _normalise(substance), _groups_named(substance)
+    cross = set(named) | {group for group, terms in CROSS_REACTIVITY_TERMS.items()
+                          if any(_mentions(text, term) for term in terms)}
+    cross |= {other for group in named for other in CROSS_REACTING_CLASSES.get(group, ())}
+    return frozenset(cross)
 
 
 def allergy_group_label(group: str) -> str:
@@ -469,15 +497,11 @@ def _allergy_match(drug: Drug, substance: str) -> tuple[str, str, str] | None:
     """
     if allergy_names_drug(substance, drug):
         return BLOCK, _("the drug itself"), ALLERGY_SOURCE
-    named = allergy_groups_named(substance)
     own_classes = interactions.classes_of(drug)
-    for group in named:
+    for group in _groups_named(substance):
         if group in own_classes:
             return BLOCK, _("its class (%(group)s)") % {"group": allergy_group_label(group)}, ALLERGY_SOURCE
-    text = _normalise(substance)
-    cross = set(named) | {group for group, terms in CROSS_REACTIVITY_TERMS.items()
-                          if any(_mentions(text, term) for term in terms)}
-    cross |= {other for group in named for other in CROSS_REACTING_CLASSES.get(group, ())}
+    cross = _cross_groups(substance)
     for group in [*own_classes, *drug.allergy_groups]:
         if group in cross:
             return WARN, _("a cross-reacting group (%(group)s)") % {"group": allergy_group_label(group)}, \
@@ -616,8 +640,9 @@ def check_duplicates(items: Sequence[PrescribedItem], facts: PatientFacts | None
 
 
 def _severity_label(grade: str) -> str:
-    return {interactions.CONTRAINDICATED: _("Contraindicated combination"), interactions.MAJOR: _("Major interaction"),
-            interactions.MODERATE: _("Moderate interaction")}[grade]
+    if grade == interactions.CONTRAINDICATED:
+        return _("Contraindicated combination")
+    return _("Major interaction") if grade == interactions.MAJOR else _("Moderate interaction")
 
 
 def check_interactions(facts: PatientFacts, items: Sequence[PrescribedItem]) -> list[Finding]:
