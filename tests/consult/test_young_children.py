@@ -102,6 +102,20 @@ def test_admitting_a_young_child_needs_the_doctors_guardian_confirmation(child_r
     assert timezone.now() - consultation.guardian_confirmed_at < timedelta(minutes=1)
 
 
+def test_the_admit_api_takes_the_guardian_confirmation_in_its_body(child_room):
+    from tests.second_factor import token_client
+
+    doctor = token_client(child_room.doctor_user)
+    url = f"/api/consultations/{child_room.consultation.pk}/admit/"
+    refused = doctor.post(url, {}, format="json")
+    assert refused.status_code == 422
+    assert (refused.json()["errors"][0]["code"], refused.json()["errors"][0]["attr"]) == (
+        "guardian_not_confirmed", "guardian_present")
+    admitted = doctor.post(url, {"guardian_present": True}, format="json")
+    assert admitted.status_code == 200 and admitted.json()["status"] == "in_progress"
+    assert admitted.json()["guardian_confirmed_at"]
+
+
 def test_a_young_child_booked_by_someone_who_is_no_longer_a_guardian_is_not_admitted(child_room):
     ProxyLink.objects.filter(patient=child_room.patient).update(relationship=Relationship.OTHER)
     error = refusal(consult_rules.consultation_admit, by=child_room.doctor_user, consultation=child_room.consultation,
