@@ -164,7 +164,10 @@ def test_prescription_sign_stores_signature_key_hash_and_validity(write, room):
     prescription = write(sign=True)
     assert prescription.status == S.SIGNED
     assert prescription.signature and prescription.key_id.startswith("ed25519-") and len(prescription.content_hash) == 64
-    assert prescription.expires_at == prescription.signed_at + timedelta(days=3)
+    # 处方管理办法: valid on the day written, to the end of that day in the hospital's time zone.
+    signed_local = timezone.localtime(prescription.signed_at)
+    assert timezone.localtime(prescription.expires_at) == signed_local.replace(
+        hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     assert prescription.signed_content["patient"]["id"] == room.patient.pk
     assert lifecycle.prescription_verify(prescription)[0] is True
     last = prescription.history.first()
@@ -329,8 +332,9 @@ def test_expire_task_expires_only_what_is_due_and_is_idempotent(write, review_ph
     assert expired.history.first().history_change_reason.startswith("expired")
 
 
-def test_expire_after_three_days_by_the_clock(write):
+def test_expire_at_the_end_of_its_valid_day_by_the_clock(write):
+    # 处方管理办法: valid on the day written (the rule changed from three days after signing).
     prescription = write(sign=True)
-    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.signed_at + timedelta(days=2)) is False
-    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.signed_at + timedelta(days=3)) is True
-    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.signed_at + timedelta(days=4)) is False
+    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.expires_at - timedelta(seconds=1)) is False
+    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.expires_at) is True
+    assert lifecycle.prescription_expire(prescription=prescription, now=prescription.expires_at + timedelta(days=1)) is False

@@ -338,7 +338,7 @@ def test_more_than_five_items_is_refused_above_the_draft(rx_room):
              ("METO-SR47.5", 47.5, "mg", "qd", 7), ("CLOP-T75", 75, "mg", "qd", 7), ("ASPI-EC100", 100, "mg", "qd", 7)]
     response = browser_as(rx_room.doctor_user).post(url("prescribing-save", rx_room), posted(*lines))
     assert response.status_code == 400
-    assert "At most 5 items" in response.content.decode()
+    assert "at most 5 drugs on one prescription" in response.content.decode()
     assert not Prescription.objects.exists()
 
 
