@@ -244,15 +244,15 @@ def recording_chunk_add(*, by, recording: ConsultRecording, seq: int, data, cont
     if actual != sha256:
         raise DomainError(_("The chunk's SHA-256 does not match what arrived; send it again."),
                           code="checksum_mismatch", field="sha256", kind=Kind.INVALID)
-    existing = recording.chunks.filter(seq=seq).first()
-    if existing is not None:
+    if seq > recording.chunk_count:
+        raise DomainError(_("Chunks arrive in order: the next one is %(expected)s.") % {"expected": recording.chunk_count},
+                          code="chunk_out_of_order", field="seq")
+    if seq < recording.chunk_count:
+        existing = recording.chunks.get(seq=seq)
         if existing.sha256 == sha256:
             return existing, False
         raise DomainError(_("Chunk %(seq)s has already been received with other content.") % {"seq": seq},
                           code="chunk_conflict", field="seq")
-    if seq != recording.chunk_count:
-        raise DomainError(_("Chunks arrive in order: the next one is %(expected)s.") % {"expected": recording.chunk_count},
-                          code="chunk_out_of_order", field="seq")
     if seq == 0 and head != WEBM_MAGIC:
         raise DomainError(_("The recording does not start as a WebM file."), code="unsupported_media_type",
                           field="data", kind=Kind.INVALID)

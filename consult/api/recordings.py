@@ -23,6 +23,7 @@ from consult.permissions import consultations_visible_to
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 READ_BLOCK = 256 * 1024
+MAX_DURATION_MS = 24 * 3600 * 1000  # no consultation lasts a day
 
 
 class ConsentSideSerializer(serializers.Serializer):
@@ -71,8 +72,8 @@ class ChunkOutSerializer(serializers.Serializer):
 
 
 class CompleteSerializer(StrictSerializer):
-    chunks = serializers.IntegerField(min_value=0, help_text="How many chunks the browser sent.")
-    duration_ms = serializers.IntegerField(min_value=0, help_text="How long the browser recorded.")
+    chunks = serializers.IntegerField(min_value=0, max_value=1_000_000, help_text="How many chunks the browser sent.")
+    duration_ms = serializers.IntegerField(min_value=0, max_value=MAX_DURATION_MS, help_text="How long the browser recorded.")
 
 
 def _consultation(request, consultation_id):
