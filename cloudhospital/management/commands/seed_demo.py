@@ -30,7 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Log in as Zhang Lin's daughter: phone 13800000001, password {DEMO_PASSWORD}\n"
             f"  Admin (/admin/): phone 13900000000, password {DEMO_PASSWORD}\n"
-            f"  Dr. Chen Xiaomin 陈晓敏 (doctor): phone 13900000010, password {DEMO_PASSWORD}"
+            f"  Dr. Chen Xiaomin 陈晓敏 (doctor): phone 13900000010, password {DEMO_PASSWORD}; admitting and signing "
+            f"take her authenticator's code: python manage.py demo_totp 13900000010"
             f"\n  Review pharmacist 李审方 (审方药师): phone {prescriptions_demo.REVIEW_PHARMACIST['phone']}, "
             f"password {DEMO_PASSWORD}"
         )
