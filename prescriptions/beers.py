@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from prescriptions.interactions import Context, Participant, _load_yaml, condition_holds
+from prescriptions.interactions import Context, Participant, load_yaml, condition_holds
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _decimal(value) -> Decimal | None:
 
 @cache
 def beers_table() -> BeersTable:
-    data = _load_yaml("beers.yaml")
+    data = load_yaml("beers.yaml")
     entries = tuple(
         BeersEntry(e["id"], frozenset(e.get("classes", ())), frozenset(e.get("ingredients", ())),
                    frozenset(e.get("except_ingredients", ())), _decimal(e.get("crcl_below")),

@@ -153,7 +153,7 @@ class Table:
         return [self.rules[i] for i in sorted(found)]
 
 
-def _load_yaml(name: str) -> dict:
+def load_yaml(name: str) -> dict:
     with open(KNOWLEDGE_DIR / name, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
@@ -161,7 +161,7 @@ def _load_yaml(name: str) -> dict:
 @cache
 def table() -> Table:
     """The interaction table, read and indexed once per process."""
-    data = _load_yaml("interactions.yaml")
+    data = load_yaml("interactions.yaml")
     rules, index = [], {}
     for position, raw in enumerate(data["rules"]):
         groups = tuple(Group(frozenset(g.get("classes", ())), frozenset(g.get("ingredients", ()))) for g in raw["groups"])
