@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from prescriptions.interactions import Context, Participant, load_yaml, condition_holds
+from prescriptions.interactions import Context, Participant, condition_holds, load_yaml
 
 
 @dataclass(frozen=True)
