@@ -18,3 +18,8 @@ class PharmacyConfig(AppConfig):
 
         # After prescriptions': orders point at prescriptions, so the purge takes them first.
         retention.register()
+
+        from pharmacy import activity
+
+        # Medicine orders in the patient's activity list ("by 张薇 on behalf of 张林").
+        activity.register()
