@@ -1,8 +1,10 @@
-"""The pages of the follow-up-on-evidence and young-children rules (consult.follow_up,
-consult.young_children): the doctor's "this is a follow-up of <condition>" card in the
-consultation room (an htmx fragment, so the call is not reloaded), the family's offline
-diagnosis and evidence upload on the record page, and the evidence file itself for the
-family and the treating doctor (access-logged).
+"""What the pages show of the follow-up-on-evidence and young-children rules
+(consult.follow_up, consult.young_children): the forms of the doctor's "this is a follow-up of
+<condition>" card (its view is consult.pages.doctor_confirm_follow_up, an htmx fragment so the
+call is not reloaded) and of the family's offline diagnosis and evidence upload (its view is
+consult.record_pages.family_condition_offline), the conditions with their evidence for the
+chart and the record page, and the evidence file itself for the family and the treating
+doctor (access-logged).
 
 Thin, as the API is: every write is one call into the domain module, every refusal shown at
 its field.
@@ -10,18 +12,13 @@ its field.
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from cloudhospital.errors import DomainError
-from cloudhospital.web import refusal_into_form
-from consult import follow_up, records, young_children
+from consult import follow_up, young_children
 from consult.api.evidence import evidence_response
 from consult.models import Condition, ConditionEvidence, ConditionStatus, ConsultationStatus, EvidenceKind
 
@@ -60,7 +57,7 @@ def _condition_label(condition: Condition) -> str:
     return _("%(code)s %(name)s (no offline diagnosis recorded)") % {"code": condition.icd10_code, "name": condition.name}
 
 
-def _active_conditions(patient_id: int) -> list[Condition]:
+def active_conditions(patient_id: int) -> list[Condition]:
     return list(Condition.objects.filter(patient_id=patient_id, status=ConditionStatus.ACTIVE).order_by("icd10_code", "id"))
 
 
@@ -82,68 +79,12 @@ def room_context(consultation, *, follow_up_form=None) -> dict:
     patient = consultation.booking.patient
     return {
         "follow_up_form": follow_up_form or FollowUpForm(
-            conditions=_active_conditions(patient.pk),
+            conditions=active_conditions(patient.pk),
             initial={"condition": consultation.follow_up_condition_id}),
         "follow_up_open": consultation.status != ConsultationStatus.ENDED,
         "young_child": young_children.is_young_child(patient),
         "guardian_age": settings.ONLINE_CARE_GUARDIAN_AGE,
     }
-
-
-@login_required
-@require_POST
-def doctor_confirm_follow_up(request, consultation_id: int):
-    """The doctor confirms the visit follows up a condition diagnosed offline
-    (consult.follow_up.follow_up_confirm); htmx swaps the card, a plain post comes back to
-    the room."""
-    from consult.pages import _doctors_consultation
-
-    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_follow_up")
-    form = FollowUpForm(request.POST, conditions=_active_conditions(consultation.booking.patient_id))
-    status = 400
-    if form.is_valid():
-        try:
-            consultation = follow_up.follow_up_confirm(by=request.user, consultation=consultation,
-                                                       condition=form.cleaned_data["condition"])
-        except DomainError as exc:
-            refusal_into_form(form, exc)
-        else:
-            status = 200
-            if not request.htmx:
-                messages.success(request, _("Follow-up confirmed."))
-                return redirect("consult-room", consultation_id=consultation.pk)
-    consultation.refresh_from_db()
-    # htmx swaps only a 2xx answer: the refused card comes back 200 to it, 400 to a plain post.
-    return render(request, "consult/doctor/_follow_up.html",
-                  {"consultation": consultation, **room_context(consultation, follow_up_form=form)},
-                  status=200 if request.htmx else status)
-
-
-@login_required
-@require_POST
-def family_condition_offline(request, patient_id: int, condition_id: int):
-    """The family records where and when a condition was diagnosed in person and attaches
-    the outpatient record or discharge summary (consult.records.condition_update,
-    consult.follow_up.evidence_add)."""
-    from consult.record_pages import _read_record, _record_page
-
-    patient = _read_record(request, patient_id, purpose="record_page")
-    condition = get_object_or_404(Condition, pk=condition_id, patient=patient)
-    form = OfflineDiagnosisForm(request.POST, request.FILES, auto_id=f"c{condition.pk}_%s")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            records.condition_update(by=request.user, condition=condition,
-                                     diagnosed_institution=data["diagnosed_institution"],
-                                     diagnosed_on=data["diagnosed_on"])
-            if data["file"]:
-                follow_up.evidence_add(by=request.user, condition=condition, file=data["file"], kind=data["kind"])
-        except DomainError as exc:
-            refusal_into_form(form, exc)
-        else:
-            messages.success(request, _("Saved: where and when %(name)s was diagnosed.") % {"name": condition.name})
-            return redirect(f"{reverse('family-record')}#conditions")
-    return _record_page(request, patient, offline_form=form, offline_for=condition.pk, status=400)
 
 
 @login_required

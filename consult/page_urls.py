@@ -12,7 +12,7 @@ urlpatterns = [
     path("portal/consultations/<int:consultation_id>/chart/", pages.doctor_chart, name="doctor-chart"),
     path("portal/consultations/<int:consultation_id>/end/", pages.doctor_end_visit, name="doctor-end-visit"),
     path("portal/consultations/<int:consultation_id>/refer-offline/", pages.doctor_refer_offline, name="doctor-refer-offline"),
-    path("portal/consultations/<int:consultation_id>/follow-up/", follow_up_pages.doctor_confirm_follow_up,
+    path("portal/consultations/<int:consultation_id>/follow-up/", pages.doctor_confirm_follow_up,
          name="doctor-confirm-follow-up"),
     path("patients/<int:patient_id>/evidence/<int:evidence_id>/", follow_up_pages.evidence_file,
          name="condition-evidence-page"),
@@ -40,5 +40,5 @@ urlpatterns = [
     path("patient/record/<int:patient_id>/readings/<int:observation_id>/entered-in-error/",
          record_pages.family_reading_entered_in_error, name="family-reading-entered-in-error"),
     path("patient/record/<int:patient_id>/conditions/<int:condition_id>/offline/",
-         follow_up_pages.family_condition_offline, name="family-condition-offline"),
+         record_pages.family_condition_offline, name="family-condition-offline"),
 ]

@@ -31,6 +31,7 @@ from cloudhospital.pinyin import matches
 from cloudhospital.web import refusal_into_form
 from consult import consultation as consult_rules
 from consult.doctor_forms import FOLLOW_UP_CHOICES, EndVisitForm, ReferOfflineForm
+from consult import follow_up as follow_up_rules
 from consult import follow_up_pages
 from consult.icd10 import ICD10_NAMES
 from consult.models import Booking, BookingStatus, Doctor
@@ -294,6 +295,34 @@ def doctor_refer_offline(request, consultation_id: int):
             messages.success(request, _("Visit ended: the patient is referred for an in-person visit."))
             return _worklist_of(consultation.booking)
     return _render_room(request, consultation, refer_form=form, status=400)
+
+
+@login_required
+@require_POST
+def doctor_confirm_follow_up(request, consultation_id: int):
+    """The doctor confirms the visit follows up a condition diagnosed offline
+    (consult.follow_up.follow_up_confirm); htmx swaps the card, a plain post comes back to
+    the room."""
+    consultation = _doctors_consultation(request, consultation_id, purpose="consultation_follow_up")
+    conditions = follow_up_pages.active_conditions(consultation.booking.patient_id)
+    form = follow_up_pages.FollowUpForm(request.POST, conditions=conditions)
+    status = 400
+    if form.is_valid():
+        try:
+            consultation = follow_up_rules.follow_up_confirm(by=request.user, consultation=consultation,
+                                                             condition=form.cleaned_data["condition"])
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            status = 200
+            if not request.htmx:
+                messages.success(request, _("Follow-up confirmed."))
+                return redirect("consult-room", consultation_id=consultation.pk)
+    consultation.refresh_from_db()
+    # htmx swaps only a 2xx answer: the refused card comes back 200 to it, 400 to a plain post.
+    return render(request, "consult/doctor/_follow_up.html",
+                  {"consultation": consultation, **follow_up_pages.room_context(consultation, follow_up_form=form)},
+                  status=200 if request.htmx else status)
 
 
 @login_required

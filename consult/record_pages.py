@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,8 +26,10 @@ from cloudhospital.errors import DomainError
 from cloudhospital.web import refusal_into_form, safe_next
 from consult import records
 from consult.acting import act_for, acting_context, acting_for
+from consult import follow_up as follow_up_rules
+from consult import follow_up_pages
 from consult.follow_up_pages import record_conditions
-from consult.models import Observation, ObservationKind, ObservationSource
+from consult.models import Condition, Observation, ObservationKind, ObservationSource
 from consult.permissions import patients_managed_by
 from consult.record_chart import bp_chart
 from consult.record_forms import (
@@ -236,3 +239,30 @@ def family_reading_entered_in_error(request, patient_id: int, observation_id: in
             messages.success(request, _("The reading was marked as entered in error."))
             return redirect(_record_url())
     return _record_page(request, patient, error_form=form, error_for=observation.pk, status=400)
+
+
+@login_required
+@require_POST
+def family_condition_offline(request, patient_id: int, condition_id: int):
+    """The family records where and when a condition was diagnosed in person and attaches
+    the outpatient record or discharge summary (consult.records.condition_update,
+    consult.follow_up.evidence_add)."""
+    patient = _read_record(request, patient_id, purpose="record_page")
+    condition = get_object_or_404(Condition, pk=condition_id, patient=patient)
+    form = follow_up_pages.OfflineDiagnosisForm(request.POST, request.FILES, auto_id=f"c{condition.pk}_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():  # the date and the file are saved together, or neither
+                records.condition_update(by=request.user, condition=condition,
+                                         diagnosed_institution=data["diagnosed_institution"],
+                                         diagnosed_on=data["diagnosed_on"])
+                if data["file"]:
+                    follow_up_rules.evidence_add(by=request.user, condition=condition, file=data["file"],
+                                                 kind=data["kind"])
+        except DomainError as exc:
+            refusal_into_form(form, exc)
+        else:
+            messages.success(request, _("Saved: where and when %(name)s was diagnosed.") % {"name": condition.name})
+            return redirect(f"{reverse('family-record')}#conditions")
+    return _record_page(request, patient, offline_form=form, offline_for=condition.pk, status=400)
