@@ -53,6 +53,7 @@ ORDER_POLL_SECONDS = 3
 
 # The review status in plain words (a family member is not a pharmacist).
 RX_STATUS_WORDS = {
+    PrescriptionStatus.CONFIRMING: gettext_lazy("A long-term prescription: please confirm it so it goes to the pharmacist"),
     PrescriptionStatus.SIGNED: gettext_lazy("Waiting for the pharmacist's review"),
     PrescriptionStatus.APPROVED: gettext_lazy("Approved by the pharmacist: you can get the medicine"),
     PrescriptionStatus.REJECTED: gettext_lazy("Not approved by the pharmacist; the doctor will revise it"),

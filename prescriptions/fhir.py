@@ -29,6 +29,7 @@ from prescriptions.models import Drug, Prescription, PrescriptionStatus
 S = PrescriptionStatus
 STATUS_MAP = {
     S.DRAFT: "draft",
+    S.CONFIRMING: "on-hold",  # waits for the patient's confirmation (长期处方), then for review
     S.SIGNED: "on-hold",
     S.APPROVED: "active",
     S.DISPENSED: "completed",
@@ -151,8 +152,48 @@ def prescription_bundle(prescription: Prescription) -> dict:
             "targetFormat": "application/json",
             "data": prescription.signature,
         }
+    if prescription.signature:
+        resources.append(signatures_provenance(prescription, resources))
     return collection_bundle(resources, bundle_id=f"prescription-{prescription.pk}",
                              timestamp=_instant(prescription.updated_at), **fields)
+
+
+SIGNATURE_TYPES = "urn:iso-astm:E1762-95:2013"
+PARTICIPANT_TYPES = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+
+
+def signatures_provenance(prescription: Prescription, requests: list[dict]) -> dict:
+    """One Provenance over the prescription's MedicationRequests carrying both signatures: the
+    doctor's (author, Ed25519 over the signed content) and, once reviewed, the review
+    pharmacist's (verifier, Ed25519 over the review decision: prescriptions.rules.review_content).
+    Each agent's `who.identifier` is the signing key id (system urn:cloudhospital:signing-key),
+    so a verifier fetches the public key from /api/signing-keys/<key_id>/."""
+    targets = [{"reference": f"MedicationRequest/{r['id']}"} for r in requests]
+    doctor = {"reference": f"Practitioner/{prescription.doctor_id}", "display": prescription.doctor.full_name}
+    agents = [{"type": {"coding": [{"system": PARTICIPANT_TYPES, "code": "author", "display": "Author"}]},
+               "who": {**doctor, "identifier": {"system": f"{SYSTEM_BASE}:signing-key", "value": prescription.key_id}}}]
+    signatures = [{
+        "type": [{"system": SIGNATURE_TYPES, "code": "1.2.840.10065.1.12.1.1", "display": "Author's Signature"}],
+        "when": _instant(prescription.signed_at), "who": doctor,
+        "sigFormat": "application/octet-stream", "targetFormat": "application/json", "data": prescription.signature,
+    }]
+    if prescription.review_signature and prescription.reviewed_by_id:
+        pharmacist = {"reference": f"Practitioner/{prescription.reviewed_by_id}",
+                      "display": prescription.reviewed_by.full_name}
+        agents.append({"type": {"coding": [{"system": PARTICIPANT_TYPES, "code": "verifier", "display": "Verifier"}]},
+                       "who": {**pharmacist, "identifier": {"system": f"{SYSTEM_BASE}:signing-key",
+                                                            "value": prescription.review_key_id}}})
+        signatures.append({
+            "type": [{"system": SIGNATURE_TYPES, "code": "1.2.840.10065.1.12.1.5", "display": "Verification Signature"}],
+            "when": _instant(prescription.reviewed_at), "who": pharmacist,
+            "sigFormat": "application/octet-stream", "targetFormat": "application/json",
+            "data": prescription.review_signature,
+        })
+    return {
+        "resourceType": "Provenance", "id": f"prescription-{prescription.pk}-signatures", "target": targets,
+        "recorded": _instant(prescription.reviewed_at or prescription.signed_at), "agent": agents,
+        "signature": signatures,
+    }
 
 
 def allergy_codings(substance: str, category: str, drugs: Iterable[Drug]) -> list[dict]:

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from prescriptions.checks import FREQUENCIES
 from prescriptions.lifecycle import prescription_verify
+from prescriptions.rules import review_verify
 from prescriptions.paper import verify_code
 from prescriptions.permissions import prescriptions_visible_to
 from cloudhospital.errors import DomainError
@@ -25,6 +26,7 @@ from prescriptions.selectors import prescription_for, prescriptions_for_display
 STATUS_ZH = {
     "draft": "草稿（未签名，不可用于取药）", "signed": "已签名，待药师审核", "approved": "药师审核通过",
     "rejected": "药师审核未通过", "dispensed": "已发药", "expired": "已过期", "voided": "已作废",
+    "confirming": "已签名，待患者确认（长期处方）",
 }
 
 
@@ -55,6 +57,7 @@ def prescription_print(request, prescription_id: int):
         raise Http404("No such prescription.") from None
     verify_url = paper_verify_url(request, prescription) if prescription.signature else ""
     valid, reason = prescription_verify(prescription) if prescription.signature else (False, "")
+    review_valid, review_reason = review_verify(prescription) if prescription.review_signature else (False, "")
     items = [
         {"item": item, "frequency": FREQUENCIES[item.frequency].label_zh if item.frequency in FREQUENCIES else item.frequency}
         for item in prescription.items.all()
@@ -69,6 +72,8 @@ def prescription_print(request, prescription_id: int):
         "verify_url": verify_url,
         "valid": valid,
         "verify_reason": reason,
+        "review_valid": review_valid,
+        "review_verify_reason": review_reason,
         "qr": mark_safe(qr_svg(verify_url)) if verify_url else "",
     }
     return render(request, "prescriptions/print.html", context)

@@ -42,6 +42,7 @@ def prescription_id_from_code(code: str) -> int | None:
 
 STATUS_LABELS = {
     S.DRAFT: _("Not signed (a draft; not valid for dispensing)"),
+    S.CONFIRMING: _("Signed, awaiting the patient's confirmation (long-term prescription)"),
     S.SIGNED: _("Signed, awaiting pharmacist review"),
     S.APPROVED: _("Approved by the review pharmacist"),
     S.REJECTED: _("Rejected by the review pharmacist"),

@@ -49,6 +49,7 @@ DAYS_DEFAULT = 7
 
 STATUS_LABELS = {
     S.DRAFT: gettext_lazy("Draft, not signed"),
+    S.CONFIRMING: gettext_lazy("Signed, awaiting the patient's confirmation (long-term prescription)"),
     S.SIGNED: gettext_lazy("Signed, awaiting pharmacist review"),
     S.APPROVED: gettext_lazy("Approved by the review pharmacist"),
     S.REJECTED: gettext_lazy("Rejected by the review pharmacist"),
@@ -66,6 +67,11 @@ FINDING_TITLES = {
     "max_daily_dose": gettext_lazy("Above the maximum daily dose"),
     "days_supply": gettext_lazy("Supplied for too many days"),
     "long_term_without_chronic_condition": gettext_lazy("Long-term prescription without a chronic condition"),
+    "online_prohibited_class": gettext_lazy("Not to be prescribed online (specially managed drug)"),
+    "days_supply_extended": gettext_lazy("More than 7 days' supply: write the reason"),
+    "long_term_too_long": gettext_lazy("Long-term prescription over 12 weeks"),
+    "long_term_without_chronic_diagnosis": gettext_lazy("Long-term prescription without a chronic diagnosis"),
+    "long_term_excluded": gettext_lazy("Not allowed on a long-term prescription"),
     "duplicate_therapy": gettext_lazy("Two medicines of the same kind"),
     "ace_inhibitor_with_arb": gettext_lazy("Dangerous combination"),
     "raas_blocker_with_potassium_sparing": gettext_lazy("Dangerous combination"),
@@ -108,6 +114,10 @@ class DraftForm(forms.Form):
                                                       "chronic condition"), required=False)
     notes = forms.CharField(label=gettext_lazy("Notes for the pharmacist"), max_length=500, required=False,
                             widget=forms.Textarea(attrs={"rows": 2}))
+    # 处方管理办法: valid on the day written; up to 3 days with the reason (prescriptions.rules.validity_clean).
+    validity_days = forms.IntegerField(label=gettext_lazy("Valid for (days)"), required=False, min_value=1, max_value=366)
+    validity_reason = forms.CharField(label=gettext_lazy("Why valid for more than one day"), max_length=200,
+                                      required=False)
 
 
 class ReasonForm(forms.Form):
@@ -179,7 +189,8 @@ def _data_from(prescription: Prescription | None) -> dict:
             row + "instructions": item.instructions,
         })
     if prescription:
-        data.update({"prescription": str(prescription.pk), "notes": prescription.notes})
+        data.update({"prescription": str(prescription.pk), "notes": prescription.notes,
+                     "validity_days": str(prescription.validity_days), "validity_reason": prescription.validity_reason})
         if prescription.long_term:
             data["long_term"] = "on"
     return data
@@ -312,7 +323,8 @@ def _parse(consultation, data, *, drugs: dict[str, Drug], focus: int | None = No
     draft.drafts = drafts
     try:
         draft.findings = lifecycle.prescription_findings_for(
-            patient=consultation.booking.patient, items=drafts, long_term=form.cleaned_data.get("long_term", False))
+            patient=consultation.booking.patient, items=drafts, long_term=form.cleaned_data.get("long_term", False),
+            diagnosis=consultation.diagnosis or [])
     except DomainError as exc:
         _place(draft, exc)
     return draft
@@ -508,7 +520,8 @@ def _save(request, consultation, draft: Draft) -> Prescription:
     """Create or update the draft from the parsed form; the diagnosis is the consultation's."""
     cleaned = draft.form.cleaned_data
     kwargs = {"diagnosis": consultation.diagnosis or [], "items": draft.drafts,
-              "long_term": cleaned.get("long_term", False), "notes": cleaned.get("notes", "")}
+              "long_term": cleaned.get("long_term", False), "notes": cleaned.get("notes", ""),
+              "validity_days": cleaned.get("validity_days"), "validity_reason": cleaned.get("validity_reason", "")}
     if cleaned.get("prescription"):
         prescription = _prescription(request, consultation, cleaned["prescription"], purpose="prescription_update")
         return lifecycle.prescription_update(by=request.user, prescription=prescription, **kwargs).prescription

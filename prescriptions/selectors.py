@@ -32,7 +32,7 @@ def prescriptions_for_display(queryset: QuerySet[Prescription]) -> QuerySet[Pres
     """Everything the list and detail render, in a fixed number of queries (the consultation
     and the revision too: `allowed_actions` reads them)."""
     return queryset.select_related(
-        "patient", "doctor", "reviewed_by", "revision", "doctor__doctor_profile__hospital", "consultation"
+        "patient", "doctor", "reviewed_by", "patient_confirmed_by", "revision", "doctor__doctor_profile__hospital", "consultation"
     ).prefetch_related(Prefetch("items", queryset=PrescriptionItem.objects.select_related("drug").order_by("position")))
 
 

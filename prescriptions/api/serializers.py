@@ -84,6 +84,11 @@ class PrescriptionWriteSerializer(StrictSerializer):
     diagnosis = PrescriptionDiagnosisSerializer(many=True, help_text="1 to 20 ICD-10 diagnoses.")
     long_term = serializers.BooleanField(required=False, default=False, help_text="长期处方: up to 84 days.")
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    validity_days = serializers.IntegerField(
+        required=False, min_value=1, max_value=366,
+        help_text="处方管理办法: valid on the day written (1, the default); up to 3 with `validity_reason`.")
+    validity_reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                            help_text="Why the prescription is valid for more than one day.")
     items = ItemInSerializer(many=True, max_length=20, help_text="Replaces all items. At most 5 are accepted.")
 
     def domain_kwargs(self) -> dict:
@@ -174,6 +179,9 @@ class PrescriptionSerializer(serializers.ModelSerializer):
     doctor = PersonBriefSerializer(read_only=True)
     hospital = serializers.SerializerMethodField()
     reviewed_by = PersonBriefSerializer(read_only=True, allow_null=True)
+    patient_confirmed_by = PersonBriefSerializer(
+        read_only=True, allow_null=True,
+        help_text="Who confirmed a long-term prescription beyond 4 weeks (the patient or a proxy; 长期处方管理规范).")
     revision = serializers.SerializerMethodField()
     items = ItemOutSerializer(many=True, read_only=True)
     diagnosis = DiagnosisOutSerializer(many=True, read_only=True)
@@ -186,7 +194,8 @@ class PrescriptionSerializer(serializers.ModelSerializer):
             "diagnosis", "long_term", "notes", "items", "created_at", "updated_at", "issued_at", "signed_at",
             "expires_at", "signature", "key_id", "content_hash", "signed_content", "override_reasons",
             "reviewed_by", "reviewed_at", "review_reason", "voided_at", "voided_reason", "dispensed_at",
-            "allowed_actions",
+            "validity_days", "validity_reason", "patient_confirmed_by", "patient_confirmed_at", "review_key_id",
+            "review_signature", "review_signed_content", "allowed_actions",
         ]
         read_only_fields = fields
 

@@ -124,7 +124,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @refuses("consultation_invalid", "not_the_doctor", "prescribing_closed", "diagnosis_required",
              "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items",
              "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid",
-             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
+             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid",
+             "validity_days_invalid", "validity_too_long", "validity_reason_required", "validity_reason_too_long")
     def create(self, request):
         """The consultation's doctor writes a draft. The safety findings come back with it."""
         serializer = _parse(PrescriptionCreateSerializer, request)
@@ -142,7 +143,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @refuses("not_the_prescriber", "not_editable", "prescribing_closed", "diagnosis_required",
              "diagnosis_invalid", "invalid_icd10", "items_required", "items_invalid", "too_many_items",
              "drug_invalid", "dose_invalid", "dose_unit_invalid", "frequency_invalid", "days_supply_invalid",
-             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid")
+             "quantity_invalid", "quantity_mismatch", "route_invalid", "instructions_invalid",
+             "validity_days_invalid", "validity_too_long", "validity_reason_required", "validity_reason_too_long")
     def partial_update(self, request, pk=None):
         """Edit a draft (only the prescribing doctor). `items`, when given, replace all items."""
         prescription = self.get_object()
@@ -165,7 +167,8 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         long_term = data.get("long_term", prescription.long_term)
         if "items" in data:
             findings = lifecycle.prescription_findings_for(
-                patient=prescription.patient, items=[ItemDraft(**item) for item in data["items"]], long_term=long_term)
+                patient=prescription.patient, items=[ItemDraft(**item) for item in data["items"]], long_term=long_term,
+                diagnosis=prescription.diagnosis)
         else:
             findings = lifecycle.prescription_findings(prescription, long_term=long_term)
         body = {
@@ -189,6 +192,15 @@ class PrescriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return self._saved(sign_in_person.prescription_sign_in_person(
             by=request.user, prescription=prescription, overrides=data["overrides"],
             credential=step_up.credential_of(request), code=data.get("otp")))
+
+    @extend_schema(request=None, responses=PrescriptionSerializer)
+    @action(detail=True, methods=["post"])
+    @refuses("not_the_patient", "invalid_transition", "prescription_expired")
+    def confirm(self, request, pk=None):
+        """The patient or a proxy confirms a long-term prescription beyond 4 weeks (status
+        `confirming`; 长期处方管理规范（试行）): it then goes to the review pharmacist."""
+        prescription = self.get_object()
+        return self._render(lifecycle.prescription_confirm(by=request.user, prescription=prescription))
 
     @extend_schema(responses=VerifySerializer)
     @action(detail=True, methods=["get"])
