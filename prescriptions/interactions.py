@@ -101,8 +101,11 @@ def condition_holds(condition: dict, context: Context) -> bool:
 class Group:
     classes: frozenset[str]
     ingredients: frozenset[str]
+    except_classes: frozenset[str] = frozenset()  # e.g. an ARNI is not "an ARB" for the ACEi + ARB rule
 
     def matches(self, participant: Participant) -> bool:
+        if self.except_classes & participant.classes:
+            return False
         return bool(self.classes & participant.classes or self.ingredients & participant.ingredients)
 
 
@@ -164,7 +167,8 @@ def table() -> Table:
     data = load_yaml("interactions.yaml")
     rules, index = [], {}
     for position, raw in enumerate(data["rules"]):
-        groups = tuple(Group(frozenset(g.get("classes", ())), frozenset(g.get("ingredients", ()))) for g in raw["groups"])
+        groups = tuple(Group(frozenset(g.get("classes", ())), frozenset(g.get("ingredients", ())),
+                             frozenset(g.get("except_classes", ()))) for g in raw["groups"])
         raised = raw.get("raise") or {}
         rule = Rule(raw["id"], raw["severity"], groups, raw.get("when") or {}, raised.get("severity"),
                     tuple(raised.get("when_any", ())), raw["mechanism"], raw["advice"], raw["source"])
