@@ -303,12 +303,6 @@ def allergy_update(*, by, allergy: Allergy, **changes) -> Allergy:
     return _entry_change(allergy, by=by, changes=changes, required="substance", reason="allergy changed")
 
 
-@transaction.atomic
-def medication_add(*, by, patient: Patient, name: str = "", dose: str = "", frequency: str = "", started_on=None,
-                   active: bool = True, drug_code: str = "") -> Medication:
-    """Record a medicine the patient currently takes: a formulary drug (`drug_code`, see
-    consult.medications) or, for what the formulary lacks, its name as free text."""
-    _require_record_writer(by, patient)
 def _medication_drug_code(drug_code: str, name: str) -> tuple[str, str]:
     """The checked formulary code and the name to keep: a code must name an active formulary
     drug (400 `drug_code`); with a code and no name the formulary's label is the name."""
@@ -321,6 +315,12 @@ def _medication_drug_code(drug_code: str, name: str) -> tuple[str, str]:
     return entry.code, name or entry.label[:80]
 
 
+@transaction.atomic
+def medication_add(*, by, patient: Patient, name: str = "", dose: str = "", frequency: str = "", started_on=None,
+                   active: bool = True, drug_code: str = "") -> Medication:
+    """Record a medicine the patient currently takes: a formulary drug (`drug_code`, see
+    consult.medications) or, for what the formulary lacks, its name as free text."""
+    _require_record_writer(by, patient)
     drug_code, name = _medication_drug_code(drug_code, (name or "").strip())
     if not name:
         raise _invalid(_("Name the medicine."), "name", "required")
@@ -338,14 +338,14 @@ def medication_update(*, by, medication: Medication, **changes) -> Medication:
     """Change a medication entry (e.g. mark it stopped); the name may not be emptied, a new
     `drug_code` must be in the formulary."""
     _require_record_writer(by, medication.patient_id)
-    return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
-
-
-@transaction.atomic
     if "drug_code" in changes:
         changes["drug_code"], name = _medication_drug_code(changes["drug_code"], (changes.get("name") or "").strip())
         if name:
             changes["name"] = name
+    return _entry_change(medication, by=by, changes=changes, required="name", reason="medication changed")
+
+
+@transaction.atomic
 def observation_mark_entered_in_error(*, by, observation: Observation, reason: str) -> Observation:
     """Mark a reading entered in error (a typo, the wrong person's cuff): kept and visible in
     the record's history, left out of trends, summaries and safety checks from now on. Only
