@@ -33,6 +33,7 @@ def _chinese() -> bool:
 
 
 class ConsentTextSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text='"online_care": the online-care informed consent.')
     title = serializers.SerializerMethodField(help_text="In the request's language.")
     text = serializers.SerializerMethodField(help_text="In the request's language.")
 
@@ -204,7 +205,7 @@ class PatientActivityView(generics.ListAPIView):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return []
+            return ConsentAcceptance.objects.none()
         return patient_activity(_managed_patient(self.request.user, self.kwargs["patient_pk"]))
 
     @extend_schema(summary='What was done for the patient and by whom ("by 张薇 on behalf of 张林")')

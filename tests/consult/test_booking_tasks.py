@@ -11,7 +11,7 @@ from cloudhospital.notifications import notification_deliver_now, notification_s
 from consult import booking as rules
 from consult import tasks
 from consult.models import BookingStatus
-from tests.factories import BookingFactory, DependantFactory, PatientFactory, SlotFactory
+from tests.factories import BookingFactory, DependantFactory, PatientFactory, ProxyLinkFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def father_booking(family):
 def test_reminder_goes_to_the_patient_and_every_proxy_once(family, father_booking, django_capture_on_commit_callbacks):
     daughter, father = family
     son = PatientFactory()
-    father.proxy_links.create(proxy=son.account, relationship="parent")
+    ProxyLinkFactory(patient=father, proxy=son.account, relationship="parent")  # with a consent in force
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.booking_reminders_due() == 1
     note = Notification.objects.get(kind="booking_reminder")
