@@ -4,7 +4,7 @@ running it twice changes nothing and running it after editing formulary.yaml upd
 in place."""
 
 from cloudhospital.models import Role, User
-from prescriptions.formulary import FORMULARY_CODES, formulary_load
+from prescriptions.formulary import formulary_load
 from prescriptions.models import Drug
 
 
@@ -12,7 +12,8 @@ def seed(*, by=None, stdout=None, password: str | None = None) -> dict:
     """Load the formulary file; other drugs in the database are left as they are (removing a
     code is `manage.py load_formulary`'s job)."""
     report = formulary_load(by=by, deactivate_missing=False)
-    drugs = {drug.code: drug for drug in Drug.objects.filter(code__in=FORMULARY_CODES)}
+    codes = report.created + report.updated + report.unchanged
+    drugs = {drug.code: drug for drug in Drug.objects.filter(code__in=codes)}
     if stdout:
         stdout.write(f"  formulary {report.version}: {len(drugs)} drugs ({len(report.created)} new, "
                      f"{len(report.updated)} updated)")

@@ -241,7 +241,7 @@ def search_initials(*names: str) -> str:
 @lru_cache(maxsize=4)
 def _read(path: str, mtime_ns: int) -> Formulary:
     with open(path, encoding="utf-8") as stream:
-        return formulary_validate(yaml.safe_load(stream))
+        return formulary_validate(yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 def formulary_read(path: Path | str = FORMULARY_FILE) -> Formulary:
@@ -314,6 +314,11 @@ def drugs_matching(query: str):
     )
 
 
-# The file's entries as Drug field values, for code that needs the list without the database.
-FORMULARY = [dict(entry) for entry in formulary_read().entries]
-FORMULARY_CODES = [entry["code"] for entry in FORMULARY]
+def __getattr__(name: str):
+    """`FORMULARY` (the file's entries as Drug field values, for code that needs the list
+    without the database) and `FORMULARY_CODES`, read on first use rather than at import."""
+    if name == "FORMULARY":
+        return [dict(entry) for entry in formulary_read().entries]
+    if name == "FORMULARY_CODES":
+        return [entry["code"] for entry in formulary_read().entries]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
