@@ -430,3 +430,30 @@ def test_purge_expired_deletes_recordings_with_their_file_but_not_under_a_legal_
     assert (counts["past_retention"], counts["purged"], counts["held"]) == (2, 1, 1)
     assert list(ConsultRecording.objects.all()) == [held]
     assert default_storage.exists(held.file.name) and not default_storage.exists(free.file.name)
+
+
+WRITES = {
+    "recording_consent_give": lambda room, rec, by: recording.recording_consent_give(by=by, consultation=room.consultation),
+    "recording_consent_revoke": lambda room, rec, by: recording.recording_consent_revoke(by=by, consultation=room.consultation),
+    "recording_start": lambda room, rec, by: recording.recording_start(by=by, consultation=room.consultation, mime_type=WEBM),
+    "recording_chunk_add": lambda room, rec, by: add(room, rec, 0, piece(first=True), by=by),
+    "recording_complete": lambda room, rec, by: recording.recording_complete(by=by, recording=rec, chunks=1, duration_ms=1),
+}
+
+
+@pytest.mark.parametrize("actor", ["nobody", "stranger", "other_doctor"])
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_every_recording_write_refuses_a_wrong_actor(room, name, actor):
+    rec = started(room)
+    by = {"nobody": None, "stranger": PatientFactory().account, "other_doctor": DoctorFactory().user}[actor]
+    with pytest.raises(DomainError) as refused:
+        WRITES[name](room, rec, by)
+    assert refused.value.kind == Kind.FORBIDDEN
+
+
+def test_every_recording_write_function_has_a_wrong_actor_case():
+    import inspect
+
+    writes = {name for name, f in inspect.getmembers(recording, inspect.isfunction)
+              if f.__module__ == recording.__name__ and not name.startswith("_") and "by" in inspect.signature(f).parameters}
+    assert writes == set(WRITES)
