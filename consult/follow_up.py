@@ -140,7 +140,7 @@ def _require_doctor(by, consultation: Consultation) -> None:
 
 def confirm_check(consultation: Consultation, by, now: datetime) -> None:
     """What `follow_up_confirm` checks before its input: the consultation's doctor (403),
-    a consultation waiting or in progress (409). The API's `confirm_follow_up` action."""
+    a consultation waiting or in progress (409). The API's `confirm-follow-up` action."""
     _require_doctor(by, consultation)
     if consultation.status not in CONFIRMABLE:
         raise DomainError(_("The consultation has ended; a follow-up is confirmed at its start."),
