@@ -1,7 +1,8 @@
 """factory_boy factories. Sub-factories keep related objects consistent (a patient's ID
 number agrees with their birth date and sex; a dependant has a proxy link)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import factory
 from django.utils import timezone
@@ -77,6 +78,10 @@ def _accept_online_care_consent(patient, create, extracted) -> None:
             "accepted_by": by, "proxy_relationship": link.relationship if link else ""})
 
 
+# From long ago, so that a test travelling back in time (time-machine) still finds it in force.
+CONSENT_SINCE = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+
+
 class ProxyLinkFactory(factory.django.DjangoModelFactory):
     """A proxy link with a proxy consent in force (all scopes, open-ended); consent=False: none."""
 
@@ -98,7 +103,7 @@ class ProxyLinkFactory(factory.django.DjangoModelFactory):
         own = obj.patient.account
         ProxyConsent.objects.create(link=obj, granted_by=own or obj.proxy, scope=list(ALL_SCOPES),
                                     grantor_role=GrantorRole.PATIENT if own else GrantorRole.GUARDIAN,
-                                    starts_at=timezone.now() - timedelta(days=1))
+                                    starts_at=CONSENT_SINCE)
 
 
 class DependantFactory(PatientFactory):
