@@ -244,3 +244,24 @@ def test_the_socket_admits_only_for_a_fresh_session_or_ticket():
         await socket.disconnect()
 
     async_to_sync(admitted)()
+
+
+# --- The demo's authenticator ---------------------------------------------------------------------
+def test_demo_totp_prints_a_code_the_server_accepts_and_only_for_the_demo_key():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from consult.demo_booking import demo_authenticator
+
+    room = make_room()
+    demo_authenticator(room.doctor_user)
+    out = StringIO()
+    call_command("demo_totp", room.doctor_user.phone.removeprefix("+86"), stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6 and code.isdigit()
+    step_up.verify(user=room.doctor_user, credential="demo" * 16, code=code)
+    other = make_room()
+    enrol(other.doctor_user)  # a random key: its codes are on the doctor's phone only
+    with pytest.raises(CommandError):
+        call_command("demo_totp", other.doctor_user.phone, stdout=StringIO())
