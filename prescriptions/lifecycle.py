@@ -352,11 +352,12 @@ def _check_void(prescription: Prescription, by, now: datetime) -> None:
 
 
 def _check_confirm(prescription: Prescription, by, now: datetime) -> None:
-    require("prescriptions.confirm", by, prescription, code="not_the_patient",
-            message=_("Only the patient, or a family member acting for them, may confirm this prescription."))
+    # The state first: it costs no query, so a list's allowed_actions stays a fixed number of queries.
     if prescription.status != S.CONFIRMING:
         raise DomainError(_("The prescription is %(status)s; only one awaiting the patient's confirmation can be "
                             "confirmed.") % {"status": prescription.status}, code="invalid_transition", kind=Kind.CONFLICT)
+    require("prescriptions.confirm", by, prescription, code="not_the_patient",
+            message=_("Only the patient, or a family member acting for them, may confirm this prescription."))
     prescription_check_valid(prescription, now=now)
 
 
