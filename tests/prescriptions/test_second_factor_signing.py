@@ -83,7 +83,9 @@ def test_the_prescribing_panel_signs_with_a_code_and_says_at_its_field_when_it_i
     assert missing.status_code == 400
     assert 'aria-invalid="true"' in html.split('id="rx-otp"')[1].split(">")[0]
     assert "enter the 6-digit code from your authenticator" in html.split('id="rx-otp-error">')[1].split("</span>")[0]
-    assert room.consultation.prescriptions.get().status == PrescriptionStatus.DRAFT  # saved, not signed
-    signed = client.post(url, posted(AMLODIPINE, otp=code_for(device)))
+    draft = room.consultation.prescriptions.get()
+    assert draft.status == PrescriptionStatus.DRAFT  # saved, not signed
+    signed = client.post(url, posted(AMLODIPINE, prescription=draft, otp=code_for(device)))
     assert signed.status_code == 200
-    assert room.consultation.prescriptions.get().status == PrescriptionStatus.SIGNED
+    draft.refresh_from_db()
+    assert draft.status == PrescriptionStatus.SIGNED
