@@ -709,12 +709,12 @@ def check_doses(facts: PatientFacts, items: Iterable[PrescribedItem]) -> list[Fi
         def add(code, severity, message, source=drug.source_note):
             findings.append(Finding(code, severity, message, item.position, drug.code, source))
 
-        if drug.max_single_dose is not None and single > drug.max_single_dose:
-            add("max_single_dose", BLOCK, _("%(drug)s %(single)s %(unit)s in one dose exceeds the single-dose maximum "
-                                            "of %(maximum)s %(unit)s.") % {**values, "maximum": _fmt(drug.max_single_dose)})
         if daily > drug.max_daily_dose:
             add("max_daily_dose", BLOCK, _("%(drug)s %(daily)s %(unit)s/day exceeds the maximum of %(maximum)s "
                                            "%(unit)s/day.") % {**values, "maximum": _fmt(drug.max_daily_dose)})
+        if drug.max_single_dose is not None and single > drug.max_single_dose:
+            add("max_single_dose", BLOCK, _("%(drug)s %(single)s %(unit)s in one dose exceeds the single-dose maximum "
+                                            "of %(maximum)s %(unit)s.") % {**values, "maximum": _fmt(drug.max_single_dose)})
         if drug.min_daily_dose is not None:
             implausible = daily < drug.min_daily_dose / IMPLAUSIBLE_BELOW_MINIMUM
         else:
