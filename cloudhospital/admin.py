@@ -14,6 +14,7 @@ from cloudhospital.models import (
     OutboxStatus,
     PurgeRun,
     RegulatorEvent,
+    SecondFactorCheck,
     SocketTicket,
     User,
 )
@@ -46,6 +47,28 @@ class AccessLogAdmin(admin.ModelAdmin):
     search_fields = ["user__full_name", "patient__full_name"]
     date_hierarchy = "at"
     list_select_related = ["user", "patient"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SecondFactorCheck)
+class SecondFactorCheckAdmin(admin.ModelAdmin):
+    """When each login last proved its second factor (cloudhospital.step_up): the evidence that
+    the doctor who admitted or signed was verified, so it is read here and never edited."""
+
+    list_display = ["user", "verified_at"]
+    search_fields = ["user__full_name", "user__phone"]
+    date_hierarchy = "verified_at"
+    list_select_related = ["user"]
+    exclude = ["credential"]
+    readonly_fields = ["user", "verified_at"]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -481,6 +481,9 @@ CELERY_BEAT_SCHEDULE["pharmacy-orders-reassign-overdue"] = {
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "pharmacy.models.OrderStatus"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderKindEnum"] = "pharmacy.models.OrderKind"
+# Other fields named `kind` (evidence documents, observations, consents): one enum name each.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EvidenceKindEnum"] = "consult.models.patients.EvidenceKind"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ObservationKindEnum"] = "consult.models.patients.ObservationKind"
 
 # The doctor's identity (cloudhospital.step_up, consult.doctors). 互联网诊疗监管细则（试行）: the
 # doctor's identity is verified before each consult, and no other person or software may stand in

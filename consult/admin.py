@@ -1,7 +1,10 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from consult.models import Allergy, ChatMessage, Condition, Consultation, Medication, Observation, Patient, ProxyLink, RoomPresence
+from consult.models import (
+    Allergy, ChatMessage, Condition, ConditionEvidence, Consultation, ConsultRecording, Medication, Observation, Patient,
+    ProxyLink, RecordingChunk, RecordingConsent, RoomPresence,
+)
 from consult.selectors import log_patient_data_read
 
 
@@ -21,6 +24,28 @@ class AllergyInline(admin.TabularInline):
     model = Allergy
     extra = 0
     fields = ["substance", "category", "reaction", "severity"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Evidence (an uploaded document, a consent, a recording's pieces): written by the domain
+    only, so here it is shown and never added, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ConditionEvidenceInline(ReadOnlyInline):
+    model = ConditionEvidence
+    fields = ["kind", "original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
 
 
 class AccessLoggedAdmin(SimpleHistoryAdmin):
@@ -78,6 +103,7 @@ class RecordAdmin(AccessLoggedAdmin):
 class ConditionAdmin(RecordAdmin):
     list_display = ["patient", "icd10_code", "name", "onset_date", "status"]
     list_filter = ["status"]
+    inlines = [ConditionEvidenceInline]
 
 
 @admin.register(Allergy)
@@ -236,6 +262,24 @@ class ChatMessageInline(admin.TabularInline):
         return False
 
 
+class RecordingConsentInline(ReadOnlyInline):
+    """Each side's consent to recording (consult.recording): given and revoked there only."""
+
+    model = RecordingConsent
+    fields = ["side", "given_by", "role", "given_at", "revoked_by", "revoked_at"]
+
+
+class ConsultRecordingInline(ReadOnlyInline):
+    model = ConsultRecording
+    fields = ["status", "started_by", "started_at", "completed_at", "chunk_count", "size_bytes", "sha256"]
+    show_change_link = True
+
+
+class RecordingChunkInline(ReadOnlyInline):
+    model = RecordingChunk
+    fields = ["seq", "size_bytes", "sha256", "received_at"]
+
+
 @admin.register(Consultation)
 class ConsultationAdmin(AccessLoggedAdmin):
     """The record of a video consult. States move through consult.consultation only, so the
@@ -247,10 +291,40 @@ class ConsultationAdmin(AccessLoggedAdmin):
     raw_id_fields = ["booking"]
     readonly_fields = ["booking", "status", "admitted_at", "started_at", "ended_at", "created_at"]
     list_select_related = ["booking__patient", "booking__slot__doctor__user"]
-    inlines = [ChatMessageInline]
+    inlines = [ChatMessageInline, RecordingConsentInline, ConsultRecordingInline]
 
     def patient_id_of(self, obj) -> int:
         return obj.booking.patient_id
+
+
+@admin.register(ConsultRecording)
+class ConsultRecordingAdmin(AccessLoggedAdmin):
+    """A consult's audio and video (互联网诊疗监管细则（试行）: kept at least 3 years). Written by
+    consult.recording only and kept as evidence: read-only, and opening one is access-logged."""
+
+    list_display = ["id", "consultation", "status", "started_at", "completed_at", "size_bytes"]
+    list_filter = ["status"]
+    list_select_related = ["consultation"]
+    readonly_fields = ["consultation", "started_by", "mime_type", "status", "started_at", "completed_at",
+                       "chunk_count", "size_bytes", "duration_ms", "sha256", "file"]
+    inlines = [RecordingChunkInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def patient_id_of(self, obj) -> int:
+        return obj.consultation.booking.patient_id
+
+    def history_view(self, request, object_id, extra_context=None):
+        # No simple-history table (a recording never changes once complete): the admin's own log.
+        self._log_read(request, object_id, "history_read")
+        return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
 
 
 @admin.register(RoomPresence)
