@@ -39,6 +39,8 @@ def declared_codes(operation: dict, status: int) -> set[str] | None:
     response = operation["responses"].get(str(status))
     if response is None:
         return None
+    if "application/json" not in response.get("content", {}):
+        return set()  # an answer without an error body (a file's 416 carries only Content-Range)
     ref = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     components = schema()["components"]["schemas"]
     item = components[ref]["properties"]["errors"]["items"]["$ref"].rsplit("/", 1)[-1]

@@ -17,6 +17,7 @@ NOT_THROUGH_THE_API = {
     "not_pharmacy_role": "pharmacy staff are added in the admin",
     "token_name_required": "pharmacy API tokens are issued in the admin",
     "already_revoked": "signing keys are revoked in the admin",
+    "hold_released": "legal holds are placed and released in the admin (cloudhospital.retention)",
     "prescription_live": "orders are withdrawn by the system when a prescription is voided or expires",
     "release_exceeds_reserved": "stock is released by order steps, never asked for directly",
     "invalid_items": "stock reservations are built from a prescription's own items",

@@ -16,7 +16,7 @@ from cloudhospital.permissions import SYSTEM
 from pharmacy.access import token_create
 from tests.api_errors import error_attrs, error_code
 from tests.consult.rooms import make_room
-from tests.factories import ApprovedPrescriptionFactory, PharmacyFactory, StockFactory, UserFactory
+from tests.factories import ApprovedPrescriptionFactory, ConditionFactory, PharmacyFactory, StockFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ENVELOPE = {"count", "next", "previous", "results"}
@@ -29,6 +29,7 @@ LIST_CASES = {
     "/api/clinics/": ("family", {}),
     "/api/consultations/": ("family", {}),
     "/api/consultations/{id}/messages/": ("family", {}),
+    "/api/consultations/{consultation_id}/recordings/": ("family", {}),
     "/api/doctor/worklist/": ("doctor", {}),
     "/api/doctors/": ("family", {}),
     "/api/drugs/": ("family", {}),
@@ -39,6 +40,7 @@ LIST_CASES = {
     "/api/patients/": ("family", {}),
     "/api/patients/{patient_pk}/allergies/": ("family", {}),
     "/api/patients/{patient_pk}/conditions/": ("family", {}),
+    "/api/patients/{patient_pk}/conditions/{condition_pk}/evidence/": ("family", {}),
     "/api/patients/{patient_pk}/medications/": ("family", {}),
     "/api/patients/{patient_pk}/observations/": ("family", {}),
     "/api/patients/{id}/access-log/": ("family", {}),
@@ -105,6 +107,7 @@ class World:
         for item in self.prescription.items.all():
             StockFactory(pharmacy=self.pharmacy, drug=item.drug, on_hand=100)
         self.pharmacist = UserFactory(role=Role.PHARMACIST)
+        self.condition = ConditionFactory(patient=self.patient)
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -117,9 +120,10 @@ class World:
 
     def url(self, path: str) -> str:
         if path.startswith("/api/consultations/"):
-            return path.replace("{id}", str(self.consultation.pk))
+            return path.replace("{id}", str(self.consultation.pk)).replace("{consultation_id}", str(self.consultation.pk))
         if path.startswith("/api/prescriptions/"):
             return path.replace("{id}", str(self.prescription.pk))
+        path = path.replace("{condition_pk}", str(self.condition.pk))
         return path.replace("{patient_pk}", str(self.patient.pk)).replace("{id}", str(self.patient.pk))
 
 

@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +27,7 @@ class EvidenceUploadSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=EvidenceKind.choices, required=False, default=EvidenceKind.OUTPATIENT_RECORD)
 
 
-class ConditionEvidenceView(APIView):
+class ConditionEvidenceView(generics.GenericAPIView):
     """The evidence of where the condition was diagnosed in person: read by the family and the
     treating doctor (access-logged), added by the family only."""
 
@@ -40,8 +40,8 @@ class ConditionEvidenceView(APIView):
         except DomainError:
             raise Http404("No such patient.") from None
         condition = get_object_or_404(Condition, pk=condition_pk, patient=patient)
-        rows = condition.evidence.select_related("condition").order_by("uploaded_at", "id")
-        return Response(ConditionEvidenceSerializer(rows, many=True).data)
+        page = self.paginate_queryset(condition.evidence.select_related("condition").order_by("uploaded_at", "id"))
+        return self.get_paginated_response(ConditionEvidenceSerializer(page, many=True).data)
 
     @extend_schema(request=EvidenceUploadSerializer, responses={201: ConditionEvidenceSerializer},
                    summary="Attach the outpatient record or discharge summary to a condition")

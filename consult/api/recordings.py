@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -111,14 +111,15 @@ class RecordingConsentView(APIView):
         return Response(recording_rules.recording_state(consultation))
 
 
-class RecordingListView(APIView):
+class RecordingListView(generics.GenericAPIView):
     """A consultation's recordings: the complete ones its doctor and family may play; the
     doctor's browser starts a new one (POST) once both sides have consented."""
 
     @extend_schema(responses={200: RecordingSerializer(many=True)}, summary="Recordings you may play")
     def get(self, request, consultation_id: int):
         consultation = _consultation(request, consultation_id)
-        return Response(RecordingSerializer(recording_rules.recordings_of(request.user, consultation), many=True).data)
+        page = self.paginate_queryset(recording_rules.recordings_of(request.user, consultation))
+        return self.get_paginated_response(RecordingSerializer(page, many=True).data)
 
     @extend_schema(request=RecordingStartSerializer, responses={201: RecordingSerializer},
                    summary="Doctor's browser starts recording")

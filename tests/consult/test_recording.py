@@ -354,7 +354,7 @@ def test_the_api_playback_logs_and_answers_a_working_url(room, client_for, clien
     client.force_login(room.proxy)
     assert b"".join(client.get(response.json()["url"]).streaming_content) == whole
     listed = client_for(room.proxy).get(f"/api/consultations/{room.consultation.pk}/recordings/").json()
-    assert [r["id"] for r in listed] == [rec.pk]
+    assert [r["id"] for r in listed["results"]] == [rec.pk]
 
 
 # --- Pages ------------------------------------------------------------------------------------
