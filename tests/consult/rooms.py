@@ -1,7 +1,8 @@
 """A ready consultation room for tests: a doctor, a patient with a proxy, a checked-in booking."""
 
+import itertools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -9,6 +10,16 @@ from consult import consultation as consult_rules
 from consult import follow_up
 from consult.models import Booking, BookingStatus, Clinic, Consultation, Doctor, DoctorRegistration, Hospital, Patient, Slot
 from tests.factories import ConditionFactory, DependantFactory, PatientFactory, UserFactory
+
+
+# The room's patient is the daughter's parent, followed up for hypertension: born 1940-1970
+# (a different year for each room), so a test that travels back decades (retention) still
+# sees an adult, never a young child or someone not yet born, whatever the factory sequence.
+_parents = itertools.count()
+
+
+def _parent_birth() -> date:
+    return date(1940, 1, 1) + timedelta(days=(400 * next(_parents)) % (30 * 365))
 
 
 @dataclass
@@ -34,7 +45,7 @@ def make_room(*, starts_in=timedelta(minutes=10), checked_in=True, open_consulta
     # Qualified to practise online here (consult.doctors): ten years' practice, registered.
     DoctorRegistration.objects.create(doctor=doctor, hospital=hospital, registered_on=timezone.localdate() - timedelta(days=365))
     daughter = PatientFactory()
-    patient = DependantFactory(proxy=daughter.account)
+    patient = DependantFactory(proxy=daughter.account, birth_date=_parent_birth())
     hypertension = ConditionFactory(patient=patient, icd10_code="I10")
     start = timezone.now() + starts_in
     slot = Slot.objects.create(doctor=doctor, clinic=clinic, starts_at=start, ends_at=start + timedelta(minutes=15), capacity=5, booked=1, fee=50)
