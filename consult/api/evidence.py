@@ -17,7 +17,7 @@ from cloudhospital.api.serializers import StrictSerializer
 from cloudhospital.errors import DomainError
 from consult import follow_up
 from consult.api.serializers import ConditionEvidenceSerializer
-from consult.models import Condition, EvidenceKind
+from consult.models import Condition, ConditionEvidence, EvidenceKind
 from consult.permissions import patients_visible_to
 from consult.selectors import record_for
 
@@ -32,6 +32,7 @@ class ConditionEvidenceView(generics.GenericAPIView):
     treating doctor (access-logged), added by the family only."""
 
     parser_classes = [MultiPartParser]
+    queryset = ConditionEvidence.objects.none()  # for the schema and the paginator: get() picks the rows
 
     @extend_schema(responses={200: ConditionEvidenceSerializer(many=True)}, summary="A condition's evidence files")
     def get(self, request, patient_pk: int, condition_pk: int):
