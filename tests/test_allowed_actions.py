@@ -27,9 +27,11 @@ from pharmacy.models import Order
 from prescriptions.lifecycle import PRESCRIPTION_ACTIONS
 from prescriptions.models import Prescription
 from tests.consult.rooms import make_room
+from tests.second_factor import code_for, token_client
 from tests.factories import (
     ApprovedPrescriptionFactory,
     ConditionFactory,
+    DependantFactory,
     PatientFactory,
     PharmacyFactory,
     PharmacyStaffFactory,
@@ -173,7 +175,8 @@ class ConsultationWorld:
         self.condition = room.patient.conditions.get(icd10_code="I10")
 
     def actor(self, name):
-        return as_user(getattr(self, name))
+        # The doctor's token has proved its second factor (cloudhospital.step_up): admitting needs it.
+        return token_client(self.doctor) if name == "doctor" else as_user(getattr(self, name))
 
     def body(self, action: str) -> dict:
         return {"confirm-follow-up": {"condition": self.condition.pk}}.get(action, {})
@@ -212,8 +215,7 @@ class PrescriptionWorld:
 
     def __init__(self, state: str):
         self.family = PatientFactory().account
-        patient = PatientFactory(account=None)
-        patient.proxy_links.create(proxy=self.family)
+        patient = DependantFactory(proxy=self.family)  # his daughter's proxy consent in force
         ConditionFactory(patient=patient, icd10_code="I10")  # a chronic condition: 14 days' supply is no block
         self.pharmacist = UserFactory(role=Role.PHARMACIST)
         status = {"draft": "draft", "signed": "signed", "signed, expired": "signed", "approved": "approved",
@@ -242,7 +244,8 @@ class PrescriptionWorld:
         if action == "sign":  # the client's flow: run the checks, give a reason for each warning
             checked = client.post(f"{self.url}check/", {}, format="json")
             required = checked.json().get("overrides_required", []) if checked.status_code == 200 else []
-            return {"overrides": {key: "已评估 assessed" for key in required}}
+            # Signing needs a code from the doctor's authenticator in the same request (cloudhospital.step_up).
+            return {"overrides": {key: "已评估 assessed" for key in required}, "otp": code_for(self.doctor)}
         return {}
 
 
@@ -314,8 +317,7 @@ class OrderWorld:
 
     def __init__(self, kind: str, state: str):
         self.family = PatientFactory().account
-        patient = PatientFactory(account=None)
-        patient.proxy_links.create(proxy=self.family)
+        patient = DependantFactory(proxy=self.family)  # his daughter's proxy consent in force
         rx = ApprovedPrescriptionFactory(patient=patient)
         self.pharmacy = PharmacyFactory(delivering=True)
         for item in rx.items.all():

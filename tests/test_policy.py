@@ -98,6 +98,16 @@ def _evidence(world):
     return follow_up.evidence_add(by=world.proxy, condition=world.condition, file=_png())
 
 
+def _awaiting_confirmation(prescription):
+    """The prescription as a long-term one beyond 4 weeks leaves signing: awaiting the patient's
+    confirmation (长期处方管理规范（试行）), so the refusal is about who confirms, not the state."""
+    from prescriptions.models import PrescriptionStatus
+
+    type(prescription).objects.filter(pk=prescription.pk).update(status=PrescriptionStatus.CONFIRMING)
+    prescription.refresh_from_db()
+    return prescription
+
+
 # (function, call(world, actor), wrong actors, expected kind)
 CASES = {
     "records.dependant_add": (
@@ -243,6 +253,10 @@ CASES = {
     "lifecycle.prescription_void": (
         lifecycle.prescription_void, lambda w, a: lifecycle.prescription_void(by=a, prescription=w.approved, reason="x"),
         ("nobody", "other_doctor", "proxy", "pharmacist"), Kind.FORBIDDEN),
+    "lifecycle.prescription_confirm": (
+        lifecycle.prescription_confirm,
+        lambda w, a: lifecycle.prescription_confirm(by=a, prescription=_awaiting_confirmation(w.approved)),
+        ("nobody", "system", "stranger", "doctor", "pharmacist"), Kind.FORBIDDEN),
     "lifecycle.prescription_expire": (
         lifecycle.prescription_expire, lambda w, a: lifecycle.prescription_expire(by=a, prescription=w.approved),
         ("nobody", "doctor", "pharmacist"), Kind.FORBIDDEN),
@@ -337,6 +351,8 @@ def test_the_right_actors_pass_the_same_calls():
     assert records.condition_add(by=world.doctor, patient=world.patient, icd10_code="I10").recorded_by == world.doctor
     assert consultation.chat_post(by=world.proxy, consultation=world.consultation, role="proxy", text="hi").pk
     assert orders.order_accept(order=world.order, pharmacy=world.pharmacy, by=pos(world.pharmacy)).status == "accepted"
+    awaiting = _awaiting_confirmation(ApprovedPrescriptionFactory(patient=world.patient))
+    assert lifecycle.prescription_confirm(by=world.proxy, prescription=awaiting).patient_confirmed_by == world.proxy
     staff = PharmacyStaffFactory(pharmacy=world.pharmacy).user
     assert orders.order_prepare(order=world.order, pharmacy=world.pharmacy, by=staff).status == "preparing"
 
