@@ -133,8 +133,11 @@ def run(story: Story) -> dict:
     story.say(f"patient #{pid}: born {father['birth_date']}, {father['sex']}, she acts for him as his child")
 
     story.step("His health record: hypertension since 2006, CKD stage 3, a sulfonamide allergy, eGFR 48")
-    for condition in ({"icd10_code": "I10", "name": "原发性高血压 Essential hypertension", "onset_date": "2006-04-01"},
-                      {"icd10_code": "N18.3", "name": "慢性肾脏病3期 CKD stage 3", "onset_date": "2019-10-01"}):
+    # Each was diagnosed in person first (online care only follows up such a diagnosis).
+    for condition in ({"icd10_code": "I10", "name": "原发性高血压 Essential hypertension", "onset_date": "2006-04-01",
+                       "diagnosed_institution": "宁波市第一医院", "diagnosed_on": "2006-04-01"},
+                      {"icd10_code": "N18.3", "name": "慢性肾脏病3期 CKD stage 3", "onset_date": "2019-10-01",
+                       "diagnosed_institution": "宁波市第一医院", "diagnosed_on": "2019-10-01"}):
         story.call("POST", f"/api/patients/{pid}/conditions/", token=family, json=condition)
     story.call("POST", f"/api/patients/{pid}/allergies/", token=family, json={
         "substance": "Sulfonamides 磺胺类", "category": "drug_class", "reaction": "Rash", "severity": "moderate"})
@@ -161,6 +164,11 @@ def run(story: Story) -> dict:
     hospital = clinic["hospital"]["name"] if isinstance(clinic["hospital"], dict) else clinic["hospital"]
     next_slot = doctor.get("next_available_slot") or {}
     story.say(f"{clinic['name']} at {hospital}; {doctor['name']}, {doctor['title_name']}, next free slot {next_slot.get('starts_at', 'none')}")
+
+    story.step("Before his first online consult she reads and accepts the informed consent (知情同意书) for him")
+    consent = story.call("GET", "/api/consents/current/", token=family)
+    story.call("POST", f"/api/patients/{pid}/consents/", token=family, json={"version": consent["version"]})
+    story.say(f"accepted version {consent['version']} on her father's behalf")
 
     story.step("She books today's first free slot for her father")
     slots = story.call("GET", "/api/slots/", token=family, params={
