@@ -16,6 +16,7 @@ from tests.factories import (
     pos,
     ApprovedPrescriptionFactory,
     DependantFactory,
+    ProxyLinkFactory,
     DrugFactory,
     PatientFactory,
     PharmacyFactory,
@@ -87,7 +88,7 @@ def test_one_prescription_ordered_by_several_family_members_at_once_gets_one_liv
     father = DependantFactory()
     proxies = [father.proxy_links.first().proxy] + [PatientFactory().account for _ in range(5)]
     for proxy in proxies[1:]:
-        father.proxy_links.create(proxy=proxy, relationship="child")
+        ProxyLinkFactory(patient=father, proxy=proxy, relationship="child")  # each with a proxy consent
     rx = ApprovedPrescriptionFactory(patient=father, items=[(drug, 10)])
 
     outcomes = race(lambda i: orders.order_place(by=proxies[i], prescription=rx, kind="pickup",

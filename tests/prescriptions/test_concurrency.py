@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from prescriptions import lifecycle
 from prescriptions.models import Prescription, PrescriptionStatus
 from tests.api_errors import error_detail
+from tests.second_factor import code_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -58,8 +59,9 @@ def test_concurrent_sign_and_void_of_a_draft_exactly_one_wins(room, write):
     for _ in range(ROUNDS):
         prescription = write()
         url = f"/api/prescriptions/{prescription.pk}/"
+        code = code_for(doctor)  # signing is in person: the code from his authenticator
         sign, void = race(
-            lambda: client(doctor).post(url + "sign/", {}, format="json"),
+            lambda: client(doctor).post(url + "sign/", {"otp": code}, format="json"),
             lambda: client(doctor).post(url + "void/", {"reason": "改方案"}, format="json"),
         )
         assert sorted([sign.status_code, void.status_code]) == [200, 409], (sign.content, void.content)
