@@ -139,3 +139,18 @@ class MeSerializer(serializers.Serializer):
 class MeUpdateSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=[("", "follow the browser"), *settings.LANGUAGES], allow_blank=True,
                                        help_text=LANGUAGE_HELP)
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A related object named by its code. The text is checked as a CharField checks its own
+    (no NUL, no lone surrogate, a bounded length) before it reaches the lookup, so a malformed
+    code is a 400 naming the field, never a database error."""
+
+    def __init__(self, *, max_length: int = 64, **kwargs):
+        self.code_field = serializers.CharField(max_length=max_length)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(self.code_field.run_validation(data))

@@ -202,6 +202,8 @@ class PatientActivityView(generics.ListAPIView):
     """What was done for the patient and by whom, newest first."""
 
     serializer_class = ActivitySerializer
+    # A list merged from several tables, always newest first: no query-string ordering or filters.
+    filter_backends = []
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cloudhospital.api.actions import allowed_actions_field
-from cloudhospital.api.serializers import StrictSerializer
+from cloudhospital.api.serializers import CodeRelatedField, StrictSerializer
 from consult.api.serializers import DiagnosisOutSerializer
 from prescriptions.checks import BLOCK, FREQUENCIES, WARN
 from prescriptions.lifecycle import PRESCRIPTION_ACTIONS, ItemDraft, prescription_allowed_actions
@@ -62,8 +62,8 @@ class PrescriptionDiagnosisSerializer(StrictSerializer):
 
 
 class ItemInSerializer(StrictSerializer):
-    drug = serializers.SlugRelatedField(
-        slug_field="code", queryset=Drug.objects.filter(active=True),
+    drug = CodeRelatedField(
+        slug_field="code", max_length=Drug._meta.get_field("code").max_length, queryset=Drug.objects.filter(active=True),
         help_text="Formulary drug code (see /api/drugs/), e.g. AMLO-T5.",
     )
     dose = serializers.DecimalField(max_digits=8, decimal_places=3, help_text="Per administration, > 0.")
