@@ -1,4 +1,5 @@
 import os
+from importlib import import_module
 
 import pytest
 from rest_framework.test import APIClient
@@ -13,6 +14,22 @@ def _fast_and_eager(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     celery_app.conf.task_always_eager = True
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows(request):
+    """The rows a data migration seeds (the online-care consent text, consult 0013) are there
+    in every database test, as on a migrated server: a transactional test's flush empties
+    every table for the tests after it, which would otherwise depend on the order they run in."""
+    if "_django_db_helper" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    from consult.models import ConsentText
+
+    if not ConsentText.objects.exists():
+        import_module("consult.migrations.0013_seed_online_care_consent_v1").seed(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -95,6 +95,7 @@ def test_refer_offline_needs_a_reason(asgi_server, browser):
     log_in(doctor, asgi_server, room.doctor_user.phone)
     doctor.goto(f"{asgi_server}/consult/{room.consultation.pk}/")
     doctor.click("#refer-offline summary")
+    doctor.fill("#id_department", "Cardiology emergency")  # both are required; the reason is blank
     doctor.fill("#id_reason", "   ")
     doctor.click("#refer-offline-submit")
     doctor.wait_for_selector("#refer-offline .errorlist")
