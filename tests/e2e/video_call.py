@@ -83,6 +83,10 @@ def main() -> int:
     env = server_env(workdir)
     people = prepare_database(env)
     from tests.second_factor import admit_in_room  # after django.setup()
+
+    # This driver reads the doctor's authenticator (the database) between browser steps, inside
+    # Playwright's event loop; it is a test script, not server code (as tests/e2e/browser.py).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, workdir / "server.log")
