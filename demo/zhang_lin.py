@@ -141,7 +141,7 @@ def run(story: Story) -> dict:
         story.call("POST", f"/api/patients/{pid}/conditions/", token=family, json=condition)
     story.call("POST", f"/api/patients/{pid}/allergies/", token=family, json={
         "substance": "Sulfonamides 磺胺类", "category": "drug_class", "reaction": "Rash", "severity": "moderate"})
-    story.call("POST", f"/api/patients/{pid}/medications/", token=family, json={"name": "苯磺酸氨氯地平片 Amlodipine", "dose": "5 mg", "frequency": "qd"})
+    story.call("POST", f"/api/patients/{pid}/medications/", token=family, json={"name": "苯磺酸氨氯地平片 Amlodipine", "drug_code": "AMLO-T5", "dose": "5 mg", "frequency": "qd"})
     lab_time = (datetime.now().astimezone() - timedelta(days=20)).isoformat()
     story.call("POST", f"/api/patients/{pid}/observations/", token=family, json={"kind": "egfr", "value": "48", "measured_at": lab_time})
     story.say("2 conditions, 1 allergy, 1 medication, eGFR 48 recorded")
@@ -192,10 +192,10 @@ def run(story: Story) -> dict:
 
     story.step("Video consult: both join the signalling socket; the doctor admits them")
     doctor_token = story.login(DOCTOR_PHONE)
-    phone = Authenticator(DEMO_TOTP_KEY)
+    authenticator = Authenticator(DEMO_TOTP_KEY)  # the app on Dr. Chen's phone
     # 互联网诊疗监管细则（试行）: the doctor's identity is verified before each consult. The proof is
     # this token's, for DOCTOR_REAUTH_WINDOW_MINUTES; the socket's ticket carries it.
-    proof = story.call("POST", "/api/auth/second-factor/verify/", token=doctor_token, json={"otp": phone.code()})
+    proof = story.call("POST", "/api/auth/second-factor/verify/", token=doctor_token, json={"otp": authenticator.code()})
     story.say(f"Dr. Chen enters the code from his authenticator: verified until {proof['fresh_until'][11:16]}")
     with story.socket(cid, family) as family_ws, story.socket(cid, doctor_token) as doctor_ws:
         state = receive(family_ws, "state")
@@ -235,7 +235,8 @@ def run(story: Story) -> dict:
 
         story.step("He prescribes amlodipine; the safety checks catch ibuprofen when he tries it")
         drugs = {d["code"]: d for q in ("amlodipine", "ibuprofen") for d in story.call("GET", "/api/drugs/", token=doctor_token, params={"search": q})["results"]}
-        amlodipine = next(d for d in drugs.values() if d["generic_name"].lower().startswith("amlodipine"))
+        # Plain amlodipine (a renewal of what he takes), not a fixed-dose combination containing it.
+        amlodipine = drugs["AMLO-T5"]
         ibuprofen = next(d for d in drugs.values() if d["generic_name"].lower().startswith("ibuprofen"))
         rx = story.call("POST", "/api/prescriptions/", token=doctor_token, json={
             "consultation": cid, "diagnosis": [{"code": "I10", "name": "原发性高血压"}],
@@ -255,7 +256,7 @@ def run(story: Story) -> dict:
         story.step("He signs the prescription (Ed25519) and submits it to the cloud")
         # Signed in person: a fresh code in the signing request itself (no script signs).
         signed = story.call("POST", f"/api/prescriptions/{prescription['id']}/sign/", token=doctor_token,
-                            json={"overrides": {}, "otp": phone.code()})
+                            json={"overrides": {}, "otp": authenticator.code()})
         signed = signed.get("prescription", signed)
         verify = story.call("GET", f"/api/prescriptions/{prescription['id']}/verify/", token=doctor_token)
         story.say(f"status {signed['status']}, key {signed.get('key_id')}, signature verifies: {verify.get('valid')}")
