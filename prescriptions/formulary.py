@@ -27,6 +27,7 @@ import yaml
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from cloudhospital.audit import stamp
 from cloudhospital.errors import DomainError, Kind
@@ -267,26 +268,30 @@ def formulary_load(*, by=None, formulary: Formulary | None = None, check: bool =
     report = FormularyReport(version=formulary.version, applied=not check)
     columns = {f.name for f in model._meta.concrete_fields}
     real = model is Drug
+    reason = f"formulary {formulary.version}"
     with transaction.atomic():
         existing = {drug.code: drug for drug in model.objects.select_for_update().all()}
+        new = []
         for entry in formulary.entries:
             values = {name: value for name, value in entry.items() if name in columns and name != "code"}
             drug = existing.get(entry["code"])
             if drug is None:
-                drug = model(code=entry["code"], **values)
+                new.append(model(code=entry["code"], **values))
                 report.created.append(entry["code"])
-            elif any(getattr(drug, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(drug, name, value)
-                report.updated.append(entry["code"])
-            else:
+                continue
+            if not any(getattr(drug, name) != value for name, value in values.items()):
                 report.unchanged.append(entry["code"])
                 continue
+            for name, value in values.items():
+                setattr(drug, name, value)
+            report.updated.append(entry["code"])
             if not check:
                 if real:
-                    stamp(drug, by=by, reason=f"formulary {formulary.version}")
+                    stamp(drug, by=by, reason=reason)
                 drug.full_clean()
                 drug.save()
+        if new and not check:
+            _insert(new, model=model, by=by, reason=reason)
         if deactivate_missing:
             codes = {entry["code"] for entry in formulary.entries}
             for drug in existing.values():
@@ -298,6 +303,20 @@ def formulary_load(*, by=None, formulary: Formulary | None = None, check: bool =
                             stamp(drug, by=by, reason=f"not in formulary {formulary.version}")
                         drug.save(update_fields=["active"])
     return report
+
+
+def _insert(drugs: list, *, model, by, reason: str) -> None:
+    """Insert new formulary rows in one statement (a first load is the whole file), each
+    validated as a save would be; the real Drug gets one history row per drug, attributed to
+    `by`. Codes need no uniqueness query: formulary_validate refused duplicates, and they are
+    absent from the table (`existing` was read under the lock)."""
+    for drug in drugs:
+        drug.full_clean(validate_unique=False, validate_constraints=False)
+    if model is Drug:
+        bulk_create_with_history(drugs, Drug, batch_size=500, default_user=by if getattr(by, "pk", None) else None,
+                                 default_change_reason=reason[:100])
+    else:
+        model.objects.bulk_create(drugs, batch_size=500)
 
 
 def drugs_matching(query: str):

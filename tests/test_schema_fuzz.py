@@ -73,15 +73,19 @@ def own_ids(case, owner) -> dict | None:
 
 # Not a 5xx, and the answer is one the schema declares: its status, media type and body.
 CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance)
+# For a call with generated ids (which mostly meets 404s, their shape held to the schema by the
+# error contract, tests/error_contract.py) when the same case is called again with owned ids:
+# validating a body against this schema costs jsonschema a walk of the whole document each time.
+CHEAP_CHECKS = (not_a_server_error, status_code_conformance, content_type_conformance)
 
 
 @schema.parametrize()
 @settings(max_examples=fuzz_examples(20), deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_endpoint_answers_5xx(case, owner):
     headers = {"Authorization": f"Token {owner['token']}"}
-    response = case.call_wsgi(headers=headers)
-    case.validate_response(response, checks=CHECKS)
     params = own_ids(case, owner)
+    response = case.call_wsgi(headers=headers)
+    case.validate_response(response, checks=CHECKS if params is None else CHEAP_CHECKS)
     if params is not None:
         case.path_parameters = params
         response = case.call_wsgi(headers=headers)
