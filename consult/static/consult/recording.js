@@ -169,12 +169,20 @@
     if (message.type === "ended") finish();
   });
 
+  // The panel is rendered by the server with the consents as they stand. Reading it too means a
+  // consent broadcast sent before this page's socket had joined the room is not missed.
+  function fromPanel() {
+    const doctor = $("recording-consent-doctor"), family = $("recording-consent-family");
+    if (doctor && family) state.both = doctor.dataset.consented === "true" && family.dataset.consented === "true";
+  }
+
   if (cfg.role !== "doctor") return;
   request(`/api/consultations/${cfg.consultationId}/recording-consent/`).then((s) => { state.both = s.both_consented; }).catch(() => {});
   // Record once both have consented and the call is up; stop with the call's end.
   setInterval(() => {
     const room = window.consult || {};
     if (room.ended) { finish(); return; }
+    if (!state.both) fromPanel();
     const remote = $("remote").srcObject;
     if (state.both && !recorder && !starting && room.connectionState === "connected" && remote && remote.getTracks().length) start();
   }, 1000);
