@@ -34,7 +34,7 @@ serve: install
 
 ## The whole test suite (embedded default unless DATABASE_URL / REDIS_URL are set).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 ## Zhang Lin's day through the public API against a fresh server (PostgreSQL/Redis/worker
 ## when DATABASE_URL and REDIS_URL are set).
