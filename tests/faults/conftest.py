@@ -2,6 +2,7 @@
 free port, so the shared one is never touched), the real server (Daphne) and Celery worker
 processes, and PostgreSQL when DATABASE_URL names one (a database of the test's own)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -93,7 +94,8 @@ class Deployment:
             [sys.executable, "-m", "celery", "-A", "cloudhospital", "worker", "-B", "-P", "solo", "-n", f"{name}@%h",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning",
              "-s", str(self.workdir / f"beat-{name}")],
-            cwd=ROOT, env=self.env, stdout=open(self.workdir / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+            cwd=ROOT, env=self.env, stdout=open(self.workdir / f"{name}.log", "w"), stderr=subprocess.STDOUT,
+            start_new_session=True)  # its own process group: -B forks the beat, which must go with it
         self.workers.append(worker)
         return worker
 
@@ -114,9 +116,11 @@ class Deployment:
 
     def close(self):
         for worker in self.workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait(timeout=10)
+            # The whole group, even when the worker itself was killed by the test: the beat
+            # process it forked would otherwise outlive the suite.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
         if self.server:
             stop(self.server)
 
