@@ -247,6 +247,8 @@ def test_api_consents_and_activity_are_the_familys_only(client_for):
     family = client_for(daughter.account)
     activity = family.get(f"/api/patients/{father.pk}/activity/").json()["results"]
     assert any(row["line"] == "by 张薇 on behalf of 张林 (Parent)" and row["on_behalf_of"] == "张林" for row in activity)
+    # Always newest first: a query-string ordering is ignored, never a 500.
+    assert family.get(f"/api/patients/{father.pk}/activity/?ordering=-id").json()["results"] == activity
     consents = family.get(f"/api/patients/{father.pk}/proxy-consents/").json()["results"]
     assert consents[0]["grantor_role"] == "guardian" and consents[0]["in_force"] is True
     fhir = family.get(f"/api/patients/{father.pk}/proxy-consents/{consents[0]['id']}/fhir/").json()

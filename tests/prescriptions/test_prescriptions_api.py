@@ -55,7 +55,8 @@ def test_create_returns_warnings_on_save(doctor_api, room):
 
 @pytest.mark.parametrize(
     "bad_item, field",
-    [({"drug": "NOPE-1"}, "items[0].drug"), ({"dose": "0"}, "items[0].dose"), ({"dose": "-5"}, "items[0].dose"),
+    [({"drug": "NOPE-1"}, "items[0].drug"), ({"drug": "AMLO\x00T5"}, "items[0].drug"),  # NUL: 400 before any lookup
+     ({"drug": "A" * 500}, "items[0].drug"), ({"dose": "0"}, "items[0].dose"), ({"dose": "-5"}, "items[0].dose"),
      ({"quantity": 9}, "items[0].quantity"), ({"frequency": "q2h"}, "items[0].frequency"),
      ({"frequency": "weekly-ish"}, "items[0].frequency"), ({"days_supply": 0}, "items[0].days_supply"),
      ({"colour": "red"}, "items[0].colour")],
